@@ -1,0 +1,527 @@
+"""SQLite through sqlite-utils: the schema, its migrations, and every read and write.
+
+One database file holds the library of saved searches, the runs sent to Edges, every callback as it
+arrived (raw body kept), and the observations drawn from them. Observations are keyed by run and
+saved search, so a result delivered twice, or both by callback and by pulling `/outputs`, counts once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlite_utils
+
+from navmetrics import urls
+
+FINAL_STATUSES = frozenset({"SUCCEEDED", "PARTIAL_SUCCEEDED", "FAILED", "STOPPED", "INVALID"})
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE searches (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        label TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '',
+        notes TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        archived INTEGER NOT NULL DEFAULT 0,
+        origin TEXT NOT NULL DEFAULT 'import'
+    );
+    CREATE TABLE runs (
+        run_uid TEXT PRIMARY KEY,
+        name TEXT,
+        status TEXT NOT NULL,
+        callback_on TEXT,
+        inputs_count INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        last_callback_at TEXT,
+        scheduled_run_uid TEXT,
+        origin TEXT NOT NULL DEFAULT 'submitted'
+    );
+    CREATE TABLE run_inputs (
+        run_uid TEXT NOT NULL,
+        search_id INTEGER NOT NULL REFERENCES searches(id),
+        PRIMARY KEY (run_uid, search_id)
+    );
+    CREATE TABLE callbacks (
+        callback_ref_uid TEXT PRIMARY KEY,
+        run_uid TEXT,
+        body TEXT NOT NULL,
+        delivery_ids TEXT NOT NULL,
+        first_received_at TEXT NOT NULL,
+        last_received_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL
+    );
+    CREATE TABLE observations (
+        id INTEGER PRIMARY KEY,
+        search_id INTEGER NOT NULL REFERENCES searches(id),
+        run_uid TEXT NOT NULL,
+        total_results INTEGER NOT NULL,
+        observed_at TEXT NOT NULL,
+        callback_ref_uid TEXT,
+        source TEXT NOT NULL,
+        UNIQUE (run_uid, search_id)
+    );
+    CREATE INDEX observations_by_search ON observations (search_id, observed_at);
+    CREATE TABLE input_errors (
+        id INTEGER PRIMARY KEY,
+        search_id INTEGER REFERENCES searches(id),
+        run_uid TEXT NOT NULL,
+        label TEXT,
+        message TEXT,
+        scope TEXT,
+        observed_at TEXT NOT NULL,
+        callback_ref_uid TEXT,
+        source TEXT NOT NULL,
+        UNIQUE (run_uid, search_id)
+    );
+    CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY,
+        received_at TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        content_type TEXT,
+        body BLOB
+    );
+    """,
+]
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message says what to do."""
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def open_db(path: Path | str, *, durable: bool = True) -> sqlite_utils.Database:
+    """Open (creating and migrating) the database; WAL so readers never block the receiver."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"Cannot open the database {path}: {exc}. Check NAVMETRICS_DB.") from exc
+    db = sqlite_utils.Database(conn)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        db.execute("PRAGMA foreign_keys=ON")
+        migrate(db)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            f"{path} is not a NavMetrics database ({exc}). Point NAVMETRICS_DB elsewhere."
+        ) from exc
+    return db
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring the schema to the newest version; returns that version."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise StoreError(
+            f"The database is from a newer NavMetrics (schema {version}); upgrade NavMetrics."
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        with db.conn:
+            db.conn.executescript(f"BEGIN; {script}; PRAGMA user_version={number}; COMMIT;")
+    return len(MIGRATIONS)
+
+
+# ---------------------------------------------------------------- saved searches
+
+
+@dataclass
+class ImportReport:
+    new: int = 0
+    already_saved: int = 0
+    duplicates_in_input: int = 0
+    invalid: int = 0
+    ids: list[int] = field(default_factory=list)
+    invalid_lines: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.new} new, {self.already_saved} already saved, "
+            f"{self.duplicates_in_input} duplicates in this input, {self.invalid} invalid"
+        )
+
+
+def save_searches(
+    db: sqlite_utils.Database,
+    lines: Iterable[str],
+    *,
+    tags: str = "",
+    origin: str = "import",
+) -> ImportReport:
+    """Validate lines and keep each distinct company search once; report what happened to each."""
+    report = ImportReport()
+    seen: set[str] = set()
+    created = now_utc()
+    with db.conn:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            verdict = urls.validate(line)
+            if verdict.url is None:
+                report.invalid += 1
+                report.invalid_lines.append(
+                    {"line": number, "input": line, "message": verdict.message}
+                )
+                continue
+            if verdict.url in seen:
+                report.duplicates_in_input += 1
+                continue
+            seen.add(verdict.url)
+            existing = find_search_id(db, verdict.url)
+            if existing is not None:
+                report.already_saved += 1
+                report.ids.append(existing)
+                continue
+            cursor = db.execute(
+                "INSERT INTO searches (url, label, tags, created_at, origin) VALUES (?, ?, ?, ?, ?)",
+                [verdict.url, verdict.label or verdict.url, tags, created, origin],
+            )
+            report.new += 1
+            report.ids.append(int(cursor.lastrowid or 0))
+    return report
+
+
+def find_search_id(db: sqlite_utils.Database, url: str) -> int | None:
+    row = db.execute("SELECT id FROM searches WHERE url = ?", [url]).fetchone()
+    return int(row[0]) if row else None
+
+
+def searches_frame(db: sqlite_utils.Database, *, include_archived: bool = False) -> pd.DataFrame:
+    where = "" if include_archived else "WHERE archived = 0"
+    return pd.read_sql_query(
+        f"SELECT id, label, url, tags, notes, created_at, archived, origin FROM searches {where} "
+        "ORDER BY id",
+        db.conn,
+    )
+
+
+def searches_by_ids(db: sqlite_utils.Database, ids: Sequence[int]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    marks = ",".join("?" for _ in ids)
+    return list(db.query(f"SELECT * FROM searches WHERE id IN ({marks}) ORDER BY id", list(ids)))
+
+
+# ---------------------------------------------------------------- runs
+
+
+def record_run(
+    db: sqlite_utils.Database,
+    run_uid: str,
+    *,
+    name: str | None,
+    search_ids: Sequence[int],
+    callback_on: str | None,
+    status: str = "QUEUED",
+    created_at: str | None = None,
+) -> None:
+    """Remember a run we submitted and which saved searches it measures."""
+    stamp = created_at or now_utc()
+    with db.conn:
+        db.execute(
+            "INSERT INTO runs (run_uid, name, status, callback_on, inputs_count, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_uid) DO UPDATE SET "
+            "name=excluded.name, inputs_count=excluded.inputs_count, callback_on=excluded.callback_on",
+            [run_uid, name, status, callback_on, len(search_ids), stamp, stamp],
+        )
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO run_inputs (run_uid, search_id) VALUES (?, ?)",
+            [(run_uid, sid) for sid in search_ids],
+        )
+
+
+def runs_frame(db: sqlite_utils.Database) -> pd.DataFrame:
+    """Runs with how many results and errors have come home, newest first."""
+    return pd.read_sql_query(
+        """
+        SELECT r.run_uid, r.name, r.status, r.inputs_count,
+               (SELECT COUNT(*) FROM observations o WHERE o.run_uid = r.run_uid) AS results,
+               (SELECT COUNT(*) FROM input_errors e WHERE e.run_uid = r.run_uid) AS errors,
+               r.created_at, r.last_callback_at, r.callback_on
+        FROM runs r ORDER BY r.created_at DESC
+        """,
+        db.conn,
+    )
+
+
+# ---------------------------------------------------------------- callbacks and results
+
+
+@dataclass(frozen=True)
+class CallbackOutcome:
+    duplicate: bool
+    run_uid: str
+    attempts: int
+
+
+class CallbackRejected(ValueError):
+    """An authenticated body that cannot be understood; it goes to the dead-letter table."""
+
+
+def _resolve_search(
+    db: sqlite_utils.Database, input_obj: Any, custom_data: Any, received_at: str
+) -> int | None:
+    """Find the saved search a result belongs to; create one from the URL if this DB lacks it.
+
+    The URL decides: a standalone receiver may serve runs sent from another database, where the
+    `search_id` in custom_data means something else.
+    """
+    url = None
+    if isinstance(input_obj, dict):
+        raw = input_obj.get("sales_navigator_company_search_url")
+        if isinstance(raw, str):
+            verdict = urls.validate(raw)
+            url = verdict.url or raw.strip()
+            label = verdict.label or raw.strip()
+    if url:
+        found = find_search_id(db, url)
+        if found is not None:
+            return found
+        cursor = db.execute(
+            "INSERT INTO searches (url, label, created_at, origin) VALUES (?, ?, ?, 'callback')",
+            [url, label, received_at],
+        )
+        return int(cursor.lastrowid or 0)
+    if isinstance(custom_data, dict):
+        sid = custom_data.get("search_id")
+        if (
+            isinstance(sid, int)
+            and db.execute("SELECT 1 FROM searches WHERE id = ?", [sid]).fetchone()
+        ):
+            return sid
+    return None
+
+
+def _ensure_run(
+    db: sqlite_utils.Database, run_uid: str, received_at: str, scheduled: str | None = None
+) -> None:
+    db.execute(
+        "INSERT OR IGNORE INTO runs (run_uid, name, status, created_at, updated_at, origin, "
+        "scheduled_run_uid) VALUES (?, NULL, 'RUNNING', ?, ?, 'callback', ?)",
+        [run_uid, received_at, received_at, scheduled],
+    )
+
+
+def record_result(
+    db: sqlite_utils.Database,
+    *,
+    run_uid: str,
+    input_obj: Any,
+    custom_data: Any,
+    results: Any,
+    error: Any,
+    observed_at: str,
+    callback_ref_uid: str | None,
+    source: str,
+) -> None:
+    """Write one input's outcome: an observation, or an error (never a zero for an error)."""
+    search_id = _resolve_search(db, input_obj, custom_data, observed_at)
+    if search_id is None:
+        return
+    db.execute(
+        "INSERT OR IGNORE INTO run_inputs (run_uid, search_id) VALUES (?, ?)", [run_uid, search_id]
+    )
+    total = None
+    if isinstance(results, list) and results and isinstance(results[0], dict):
+        value = results[0].get("total_results")
+        if isinstance(value, int) and not isinstance(value, bool):
+            total = value
+        elif value is not None:
+            raise CallbackRejected(f"total_results is {type(value).__name__}, not an integer")
+    if total is not None:
+        if not -(2**63) <= total < 2**63:
+            raise CallbackRejected("total_results does not fit a 64-bit integer")
+        db.execute(
+            "INSERT OR IGNORE INTO observations (search_id, run_uid, total_results, observed_at, "
+            "callback_ref_uid, source) VALUES (?, ?, ?, ?, ?, ?)",
+            [search_id, run_uid, total, observed_at, callback_ref_uid, source],
+        )
+        db.execute(
+            "DELETE FROM input_errors WHERE run_uid = ? AND search_id = ?", [run_uid, search_id]
+        )
+    elif isinstance(error, dict):
+        if db.execute(
+            "SELECT 1 FROM observations WHERE run_uid = ? AND search_id = ?", [run_uid, search_id]
+        ).fetchone():
+            return
+        db.execute(
+            "INSERT INTO input_errors (search_id, run_uid, label, message, scope, observed_at, "
+            "callback_ref_uid, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(run_uid, search_id) DO UPDATE SET label=excluded.label, "
+            "message=excluded.message, scope=excluded.scope, observed_at=excluded.observed_at",
+            [
+                search_id,
+                run_uid,
+                _text(error.get("error_label")),
+                _text(error.get("message")),
+                _text(error.get("error_scope")),
+                observed_at,
+                callback_ref_uid,
+                source,
+            ],
+        )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def parse_callback(raw: bytes) -> dict[str, Any]:
+    """Decode and check the parts of a callback body the store relies on."""
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CallbackRejected(f"invalid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise CallbackRejected("the body is not a JSON object")
+    ref = body.get("callback_ref_uid")
+    if not isinstance(ref, str) or not ref.strip():
+        raise CallbackRejected("callback_ref_uid is missing or not a string")
+    run = body.get("run")
+    if not isinstance(run, dict) or not isinstance(run.get("run_uid"), str):
+        raise CallbackRejected("run.run_uid is missing or not a string")
+    for key in ("input", "error"):
+        if body.get(key) is not None and not isinstance(body[key], dict):
+            raise CallbackRejected(f"{key} is not an object")
+    if body.get("results") is not None and not isinstance(body["results"], list):
+        raise CallbackRejected("results is not a list")
+    return body
+
+
+def apply_callback(
+    db: sqlite_utils.Database,
+    body: dict[str, Any],
+    raw: bytes,
+    *,
+    delivery_id: str | None,
+    received_at: str,
+) -> CallbackOutcome:
+    """Store one parsed callback inside the caller's transaction; a repeat only bumps its count."""
+    ref = body["callback_ref_uid"]
+    run_uid = body["run"]["run_uid"]
+    row = db.execute(
+        "SELECT attempts, delivery_ids FROM callbacks WHERE callback_ref_uid = ?", [ref]
+    ).fetchone()
+    if row is not None:
+        deliveries = json.loads(row[1])
+        if delivery_id and delivery_id not in deliveries:
+            deliveries.append(delivery_id)
+        db.execute(
+            "UPDATE callbacks SET attempts = attempts + 1, delivery_ids = ?, last_received_at = ? "
+            "WHERE callback_ref_uid = ?",
+            [json.dumps(deliveries), received_at, ref],
+        )
+        return CallbackOutcome(duplicate=True, run_uid=run_uid, attempts=row[0] + 1)
+    db.execute(
+        "INSERT INTO callbacks (callback_ref_uid, run_uid, body, delivery_ids, first_received_at, "
+        "last_received_at, attempts) VALUES (?, ?, ?, ?, ?, ?, 1)",
+        [
+            ref,
+            run_uid,
+            raw.decode("utf-8"),
+            json.dumps([delivery_id] if delivery_id else []),
+            received_at,
+            received_at,
+        ],
+    )
+    run = body["run"]
+    _ensure_run(db, run_uid, received_at, _text(run.get("scheduled_run_uid")))
+    status = str(run.get("status") or "RUNNING").upper()
+    if status in FINAL_STATUSES:
+        db.execute(
+            "UPDATE runs SET status = ?, updated_at = ?, last_callback_at = ? WHERE run_uid = ?",
+            [status, received_at, received_at, run_uid],
+        )
+    else:
+        db.execute(
+            "UPDATE runs SET status = CASE WHEN status IN ({}) THEN status ELSE 'RUNNING' END, "
+            "updated_at = ?, last_callback_at = ? WHERE run_uid = ?".format(
+                ",".join(f"'{s}'" for s in sorted(FINAL_STATUSES))
+            ),
+            [received_at, received_at, run_uid],
+        )
+    input_obj = body.get("input")
+    if input_obj is not None or body.get("results") or body.get("error"):
+        custom = body.get("custom_data")
+        if custom is None and isinstance(input_obj, dict):
+            custom = input_obj.get("custom_data")
+        record_result(
+            db,
+            run_uid=run_uid,
+            input_obj=input_obj,
+            custom_data=custom,
+            results=body.get("results"),
+            error=body.get("error"),
+            observed_at=received_at,
+            callback_ref_uid=ref,
+            source="callback",
+        )
+    return CallbackOutcome(duplicate=False, run_uid=run_uid, attempts=1)
+
+
+def dead_letter(
+    db: sqlite_utils.Database, raw: bytes, reason: str, content_type: str | None, received_at: str
+) -> None:
+    db.execute(
+        "INSERT INTO dead_letters (received_at, reason, content_type, body) VALUES (?, ?, ?, ?)",
+        [received_at, reason, content_type, raw],
+    )
+
+
+# ---------------------------------------------------------------- reading for charts and exports
+
+
+def observations_frame(
+    db: sqlite_utils.Database, search_ids: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """Every observation with its search's label and URL; observed_at as UTC timestamps."""
+    where, params = "", []
+    if search_ids:
+        where = f"WHERE o.search_id IN ({','.join('?' for _ in search_ids)})"
+        params = list(search_ids)
+    frame = pd.read_sql_query(
+        f"""
+        SELECT o.search_id, s.label, s.url AS search_url, o.total_results, o.observed_at,
+               o.run_uid, o.callback_ref_uid, o.source
+        FROM observations o JOIN searches s ON s.id = o.search_id
+        {where} ORDER BY o.observed_at, o.search_id
+        """,
+        db.conn,
+        params=params,
+    )
+    frame["observed_at"] = pd.to_datetime(frame["observed_at"], utc=True, format="ISO8601")
+    return frame
+
+
+def counts(db: sqlite_utils.Database) -> dict[str, Any]:
+    """The figures the Overview page shows."""
+
+    def one(sql: str) -> Any:
+        return db.execute(sql).fetchone()[0]
+
+    return {
+        "searches": one("SELECT COUNT(*) FROM searches WHERE archived = 0"),
+        "observations": one("SELECT COUNT(*) FROM observations"),
+        "runs_active": one(
+            "SELECT COUNT(*) FROM runs WHERE status NOT IN ({})".format(
+                ",".join(f"'{s}'" for s in sorted(FINAL_STATUSES))
+            )
+        ),
+        "last_callback": one("SELECT MAX(last_received_at) FROM callbacks"),
+        "dead_letters": one("SELECT COUNT(*) FROM dead_letters"),
+    }

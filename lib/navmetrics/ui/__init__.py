@@ -1,0 +1,1 @@
+"""Small Streamlit widgets the pages share; the only place in the library that imports streamlit."""

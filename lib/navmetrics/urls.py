@@ -1,0 +1,684 @@
+"""Sales Navigator company-search URLs: validate, normalise, decode into filters, label, encode.
+
+What is known of these URLs is in shared/salesnav/URLS.md. In short: the `query` parameter holds a
+Rest.li object whose structure is percent-encoded once and whose atoms are encoded twice. Decoding
+once, parsing the structure, then decoding each atom keeps commas inside labels ("10,001+") intact.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+from urllib.parse import quote, unquote, urlsplit
+
+Status = Literal["ok", "warning", "invalid"]
+
+CANONICAL_PREFIX = "https://www.linkedin.com/sales/search/company"
+EDGES_PATTERN = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/sales/search/company.+")
+
+NOISE_PARAMS = frozenset(
+    {
+        "sessionId",
+        "viewAllFilters",
+        "page",
+        "searchSessionId",
+        "_ntb",
+        "preserveScrollPosition",
+        "logHistory",
+        "logId",
+        "rsLogId",
+        "doFetchHeroCard",
+        "trackingInfoJson.contextId",
+    }
+)
+QUERY_NOISE_KEYS = frozenset({"recentSearchParam"})
+
+HEADCOUNT = {
+    "B": "1-10",
+    "C": "11-50",
+    "D": "51-200",
+    "E": "201-500",
+    "F": "501-1,000",
+    "G": "1,001-5,000",
+    "H": "5,001-10,000",
+    "I": "10,001+",
+}
+FOLLOWERS = {
+    "NFR1": "1-50",
+    "NFR2": "51-100",
+    "NFR3": "101-1000",
+    "NFR4": "1001-5000",
+    "NFR5": "5001+",
+}
+FORTUNE = {"1": "Fortune 50", "2": "Fortune 51-100", "3": "Fortune 101-250", "4": "Fortune 251-500"}
+KNOWN_VALUE_LABELS: dict[str, dict[str, str]] = {
+    "COMPANY_HEADCOUNT": HEADCOUNT,
+    "NUM_OF_FOLLOWERS": FOLLOWERS,
+    "FORTUNE": FORTUNE,
+    "JOB_OPPORTUNITIES": {"JO1": "Hiring on LinkedIn"},
+    "ACCOUNT_ACTIVITIES": {
+        "RFE": "Funding events in past 12 months",
+        "SLC": "Senior leadership changes in last 3 months",
+    },
+    "RELATIONSHIP": {"F": "1st-degree connections"},
+    "REGION": {
+        "103644278": "United States",
+        "101165590": "United Kingdom",
+        "102299470": "England, United Kingdom",
+        "102713980": "India",
+        "103323778": "Mexico",
+    },
+    "INDUSTRY": {
+        "4": "Software Development",
+        "25": "Manufacturing",
+        "27": "Retail",
+        "133": "Wholesale",
+        "116": "Transportation, Logistics, Supply Chain and Storage",
+    },
+}
+FILTER_NAMES = {
+    "COMPANY_HEADCOUNT": "Company headcount",
+    "ANNUAL_REVENUE": "Annual revenue (millions)",
+    "COMPANY_HEADCOUNT_GROWTH": "Headcount growth (%)",
+    "REGION": "Headquarters location",
+    "INDUSTRY": "Industry",
+    "NUM_OF_FOLLOWERS": "Followers",
+    "DEPARTMENT_HEADCOUNT": "Department headcount",
+    "DEPARTMENT_HEADCOUNT_GROWTH": "Department headcount growth (%)",
+    "FORTUNE": "Fortune",
+    "JOB_OPPORTUNITIES": "Job opportunities",
+    "ACCOUNT_ACTIVITIES": "Account activities",
+    "RELATIONSHIP": "Relationship",
+    "ACCOUNT_LIST": "Account list",
+    "SAVED_ACCOUNTS": "Saved accounts",
+    "ACCOUNTS_IN_CRM": "Accounts in CRM",
+    "TECHNOLOGIES_USED": "Technologies used",
+    "POSTAL_CODE": "Postal code",
+}
+PEOPLE_FILTER_TYPES = frozenset(
+    {
+        "CURRENT_COMPANY",
+        "CURRENT_TITLE",
+        "FUNCTION",
+        "SENIORITY_LEVEL",
+        "PERSONA",
+        "YEARS_OF_EXPERIENCE",
+        "LEAD_LIST",
+    }
+)
+# Older flat parameters and the filter type each one stands for.
+LEGACY_PARAMS = {
+    "companySize": ("COMPANY_HEADCOUNT", "INCLUDED"),
+    "geoIncluded": ("REGION", "INCLUDED"),
+    "geoExcluded": ("REGION", "EXCLUDED"),
+    "industryIncluded": ("INDUSTRY", "INCLUDED"),
+    "industryExcluded": ("INDUSTRY", "EXCLUDED"),
+}
+OTHER_SALES_PAGES = {
+    "/sales/lists": "a Sales Navigator list",
+    "/sales/company": "a company page",
+    "/sales/lead": "a lead page",
+    "/sales/accounts": "a saved accounts page",
+    "/sales/people": "a lead page",
+    "/sales/inbox": "the Sales Navigator inbox",
+    "/sales/home": "the Sales Navigator home page",
+}
+
+
+class QuerySyntaxError(ValueError):
+    """The `query` value is not a Rest.li object this parser understands."""
+
+
+# ---------------------------------------------------------------- Rest.li structure
+
+
+class _Parser:
+    """A bracket-aware reader of Rest.li 2.0 notation whose atoms are still percent-encoded."""
+
+    KEY_START = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*:")
+
+    def __init__(self, text: str) -> None:
+        self.s = text
+        self.i = 0
+
+    def parse(self) -> Any:
+        value = self.value(in_object=False)
+        if self.i != len(self.s):
+            raise QuerySyntaxError(f"unexpected {self.s[self.i : self.i + 20]!r} at {self.i}")
+        return value
+
+    def value(self, in_object: bool) -> Any:
+        if self.s.startswith("List(", self.i):
+            self.i += 5
+            return self.sequence()
+        if self.i < len(self.s) and self.s[self.i] == "(":
+            self.i += 1
+            return self.obj()
+        return self.atom(in_object)
+
+    def sequence(self) -> list[Any]:
+        items: list[Any] = []
+        if self.peek() == ")":
+            self.i += 1
+            return items
+        while True:
+            items.append(self.value(in_object=False))
+            ch = self.take()
+            if ch == ")":
+                return items
+            if ch != ",":
+                raise QuerySyntaxError(f"expected ',' or ')' in a List at {self.i}")
+
+    def obj(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.peek() == ")":
+            self.i += 1
+            return out
+        while True:
+            colon = self.s.find(":", self.i)
+            if colon < 0:
+                raise QuerySyntaxError(f"expected 'key:' at {self.i}")
+            key = self.s[self.i : colon]
+            if not key or any(c in key for c in "(),"):
+                raise QuerySyntaxError(f"bad key {key!r} at {self.i}")
+            self.i = colon + 1
+            out[unquote(key)] = self.value(in_object=True)
+            ch = self.take()
+            if ch == ")":
+                return out
+            if ch != ",":
+                raise QuerySyntaxError(f"expected ',' or ')' in an object at {self.i}")
+
+    def atom(self, in_object: bool) -> str:
+        """Read up to the next structural ',' or ')'.
+
+        Inside an object, a comma not followed by `key:` (nor an opening bracket) belongs to the
+        label: that is how a label encoded only once ("10%2C001%2B") survives.
+        """
+        start = self.i
+        depth = 0
+        while self.i < len(self.s):
+            ch = self.s[self.i]
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif ch == "," and depth == 0:
+                rest = self.s[self.i + 1 :]
+                if not in_object or self.KEY_START.match(rest):
+                    break
+            self.i += 1
+        return self.s[start : self.i]
+
+    def peek(self) -> str:
+        return self.s[self.i] if self.i < len(self.s) else ""
+
+    def take(self) -> str:
+        ch = self.peek()
+        if not ch:
+            raise QuerySyntaxError("the query ends before its brackets close")
+        self.i += 1
+        return ch
+
+
+def _decode_atoms(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _decode_atoms(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode_atoms(v) for v in value]
+    if value == "''":
+        return ""
+    return unquote(value)
+
+
+def parse_query(raw: str) -> dict[str, Any]:
+    """Decode the raw (as found in the address bar) `query` value into plain Python objects."""
+    text = raw.replace("+", "%20") if ":" not in raw and "%3A" in raw.upper() else raw
+    if ":" not in text:
+        text = unquote(text)  # structure encoded once, as Sales Navigator writes it
+    elif "%28" in text.upper() or "%29" in text.upper():
+        text = text.replace("%28", "(").replace("%29", ")")
+    parsed = _Parser(text).parse()
+    if not isinstance(parsed, dict):
+        raise QuerySyntaxError("the query is not an object '(key:value,…)'")
+    return _decode_atoms(parsed)
+
+
+def _encode_atom(atom: str) -> str:
+    return "''" if atom == "" else quote(atom, safe="")
+
+
+def _to_restli(value: Any) -> str:
+    if isinstance(value, dict):
+        return "(" + ",".join(f"{k}:{_to_restli(v)}" for k, v in value.items()) + ")"
+    if isinstance(value, list):
+        return "List(" + ",".join(_to_restli(v) for v in value) + ")"
+    return _encode_atom(str(value))
+
+
+def encode_query(query: dict[str, Any]) -> str:
+    """Encode as Sales Navigator does: atoms twice, structure once, parentheses literal."""
+    return quote(_to_restli(query), safe="()")
+
+
+# ---------------------------------------------------------------- filters
+
+
+@dataclass(frozen=True)
+class FilterValue:
+    id: str
+    text: str | None = None
+    selection: str = "INCLUDED"
+
+    @property
+    def label(self) -> str:
+        return self.text or self.id
+
+
+@dataclass(frozen=True)
+class Filter:
+    type: str
+    values: tuple[FilterValue, ...] = ()
+    range_min: str | None = None
+    range_max: str | None = None
+    sub_filter: str | None = None
+    raw: str | None = None  # for shapes this module does not understand
+
+    @property
+    def name(self) -> str:
+        return FILTER_NAMES.get(self.type, self.type)
+
+    def describe(self) -> str:
+        """A readable one-liner: 'Company headcount: 51-200, not 1-10'."""
+        if self.raw is not None:
+            return f"{self.name}: {self.raw}"
+        if self.values:
+            parts = [
+                v.label if v.selection != "EXCLUDED" else f"not {v.label}" for v in self.values
+            ]
+            return f"{self.name}: {', '.join(parts)}"
+        unit = f" {self.sub_filter}" if self.sub_filter and self.type == "ANNUAL_REVENUE" else ""
+        low = self.range_min if self.range_min is not None else "any"
+        high = self.range_max if self.range_max is not None else "any"
+        dept = (
+            f" (department {self.sub_filter})"
+            if self.sub_filter and self.type.startswith("DEPARTMENT")
+            else ""
+        )
+        return f"{self.name}{dept}: {low} to {high}{unit}"
+
+    def to_restli(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type}
+        if self.values:
+            items = []
+            for v in self.values:
+                item = {"id": v.id}
+                if v.text is not None:
+                    item["text"] = v.text
+                item["selectionType"] = v.selection
+                items.append(item)
+            out["values"] = items
+        if self.range_min is not None or self.range_max is not None:
+            rng: dict[str, str] = {}
+            if self.range_min is not None:
+                rng["min"] = self.range_min
+            if self.range_max is not None:
+                rng["max"] = self.range_max
+            out["rangeValue"] = rng
+        if self.sub_filter is not None:
+            out["selectedSubFilter"] = self.sub_filter
+        return out
+
+
+def _filter_from_restli(obj: Any) -> Filter:
+    if not isinstance(obj, dict) or "type" not in obj:
+        return Filter(type="UNKNOWN", raw=_to_restli(obj))
+    ftype = str(obj["type"])
+    known = {"type", "values", "rangeValue", "selectedSubFilter"}
+    if set(obj) - known or not isinstance(obj.get("values", []), list):
+        return Filter(type=ftype, raw=unquote(_to_restli(obj)))
+    values = []
+    for item in obj.get("values", []):
+        if not isinstance(item, dict) or "id" not in item:
+            return Filter(type=ftype, raw=unquote(_to_restli(obj)))
+        text = item.get("text")
+        values.append(
+            FilterValue(
+                id=str(item["id"]),
+                text=str(text) if text is not None else None,
+                selection=str(item.get("selectionType", "INCLUDED")),
+            )
+        )
+    rng = obj.get("rangeValue") or {}
+    if not isinstance(rng, dict):
+        return Filter(type=ftype, raw=unquote(_to_restli(obj)))
+    sub = obj.get("selectedSubFilter")
+    return Filter(
+        type=ftype,
+        values=tuple(values),
+        range_min=None if rng.get("min") is None else str(rng["min"]),
+        range_max=None if rng.get("max") is None else str(rng["max"]),
+        sub_filter=None if sub is None else str(sub),
+    )
+
+
+def _canonical_filter(f: Filter) -> Filter:
+    """Same filter, values in a stable order, missing labels filled from the known tables."""
+    if f.raw is not None:
+        return f
+    table = KNOWN_VALUE_LABELS.get(f.type, {})
+    values = tuple(
+        sorted(
+            (FilterValue(v.id, v.text or table.get(v.id), v.selection) for v in f.values),
+            key=lambda v: (v.selection != "INCLUDED", v.id),
+        )
+    )
+    return Filter(f.type, values, f.range_min, f.range_max, f.sub_filter)
+
+
+# ---------------------------------------------------------------- the verdict
+
+
+@dataclass
+class Verdict:
+    """What NavMetrics makes of one line of input."""
+
+    input: str
+    status: Status
+    message: str
+    url: str | None = None
+    filters: list[Filter] = field(default_factory=list)
+    keywords: str | None = None
+    saved_search_id: str | None = None
+
+    @property
+    def label(self) -> str | None:
+        if self.status == "invalid":
+            return None
+        return make_label(self.filters, self.keywords, self.saved_search_id)
+
+    def as_json(self, line: int) -> dict[str, Any]:
+        return {
+            "line": line,
+            "input": self.input,
+            "status": self.status,
+            "url": self.url,
+            "message": self.message,
+            "label": self.label,
+            "filters": [
+                {k: v for k, v in asdict(f).items() if v not in (None, ())}
+                | {"description": f.describe()}
+                for f in self.filters
+            ],
+        }
+
+
+def make_label(
+    filters: list[Filter], keywords: str | None = None, saved_search_id: str | None = None
+) -> str:
+    """A segment name an analyst would write: 'Software Development · 51-200 · Mexico'."""
+    order = ["INDUSTRY", "COMPANY_HEADCOUNT", "REGION"]
+    ranked = sorted(filters, key=lambda f: order.index(f.type) if f.type in order else len(order))
+    parts: list[str] = []
+    if keywords:
+        parts.append(f"“{keywords}”")
+    main = [f for f in ranked if f.type in order and f.raw is None]
+    others = [f for f in ranked if f not in main]
+    for f in main:
+        names = [v.label if v.selection != "EXCLUDED" else f"not {v.label}" for v in f.values]
+        parts.append(", ".join(names) if len(names) <= 3 else f"{names[0]} +{len(names) - 1}")
+    if len(others) == 1 or (others and not parts):
+        parts.extend(f.describe() for f in others[:2])
+        if len(others) > 2:
+            parts.append(f"+{len(others) - 2} more filters")
+    elif others:
+        parts.append(f"+{len(others)} more filters")
+    if saved_search_id and not parts:
+        return f"Saved search {saved_search_id}"
+    return " · ".join(parts) if parts else "All companies"
+
+
+def _raw_params(query_string: str) -> list[tuple[str, str]]:
+    """Split a query string without decoding values: `query` must be decoded by its own rules."""
+    pairs = []
+    for piece in query_string.split("&"):
+        if not piece:
+            continue
+        key, _, value = piece.partition("=")
+        pairs.append((unquote(key), value))
+    return pairs
+
+
+def _invalid(text: str, message: str) -> Verdict:
+    return Verdict(input=text, status="invalid", message=message)
+
+
+def validate(text: str) -> Verdict:
+    """Classify one line: decode and normalise a company search, or say why it is not one."""
+    raw = text.strip().strip('"').strip("'").strip()
+    if not raw:
+        return _invalid(text, "Empty line: paste a Sales Navigator company-search URL.")
+    if raw[:1] in "=+-@" and "linkedin.com" not in raw:
+        return _invalid(text, "This cell holds a formula, not a URL; paste the URL itself.")
+    notes: list[str] = []
+    candidate = raw
+    if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", candidate):
+        if candidate.lower().startswith(("www.linkedin.com", "linkedin.com")) or re.match(
+            r"^[a-z]{2}\.linkedin\.com", candidate.lower()
+        ):
+            candidate = "https://" + candidate
+            notes.append("added the missing https://")
+        else:
+            return _invalid(
+                text,
+                "Not a URL. Paste a Sales Navigator company-search URL "
+                "(https://www.linkedin.com/sales/search/company?query=…).",
+            )
+    parts = urlsplit(candidate)
+    host = (parts.hostname or "").lower()
+    if parts.scheme.lower() not in ("http", "https"):
+        return _invalid(text, f"'{parts.scheme}://' is not a web address; use https://.")
+    if not (host == "linkedin.com" or host.endswith(".linkedin.com")):
+        return _invalid(
+            text, f"{host or 'This address'} is not LinkedIn; paste a Sales Navigator URL."
+        )
+    if host != "linkedin.com" and not re.fullmatch(r"(www|[a-z]{2})\.linkedin\.com", host):
+        return _invalid(text, f"{host} is not a Sales Navigator host; use www.linkedin.com.")
+    if parts.scheme.lower() == "http":
+        notes.append("switched http:// to https://")
+    path = parts.path.rstrip("/")
+    fragment = parts.fragment
+    if path.startswith("/sales/search/people"):
+        return _invalid(
+            text,
+            "This is a people search (/sales/search/people); NavMetrics measures company "
+            "searches (/sales/search/company). Rebuild it as an account search.",
+        )
+    if path == "/sales/search/companies":
+        return _invalid(
+            text,
+            "This is the oldest company-search format (/sales/search/companies), which Sales "
+            "Navigator no longer opens. Run the search again in Sales Navigator and copy the new URL.",
+        )
+    if path != "/sales/search/company":
+        for prefix, what in OTHER_SALES_PAGES.items():
+            if path.startswith(prefix):
+                return _invalid(
+                    text,
+                    f"This is {what} ({prefix}), not a company search. Open an account search in "
+                    "Sales Navigator and copy its URL.",
+                )
+        if path.startswith("/sales"):
+            return _invalid(
+                text, f"{path} is not a company search; copy the URL of an account search."
+            )
+        return _invalid(
+            text,
+            "This LinkedIn page is not a Sales Navigator company search (/sales/search/company).",
+        )
+    query_string = parts.query
+    if not query_string and fragment.startswith("query="):
+        query_string = fragment  # older links kept the query after '#'
+        notes.append("moved the query out of the '#' fragment")
+    params = _raw_params(query_string)
+    kept = [(k, v) for k, v in params if k not in NOISE_PARAMS]
+    by_key: dict[str, str] = {}
+    for k, v in kept:
+        by_key.setdefault(k, v)
+    if "query" in by_key:
+        return _from_query(text, by_key, notes)
+    if "savedSearchId" in by_key:
+        sid = unquote(by_key["savedSearchId"])
+        if not sid.isdigit():
+            return _invalid(text, f"savedSearchId={sid!r} is not a number; copy the URL again.")
+        return Verdict(
+            input=text,
+            status="warning",
+            message=_join(
+                notes,
+                "Saved-search ids resolve only for the Sales Navigator seat that saved them, and "
+                "the filters behind an id can change; prefer the search's full URL.",
+            ),
+            url=f"{CANONICAL_PREFIX}?savedSearchId={sid}",
+            saved_search_id=sid,
+        )
+    legacy = [(k, v) for k, v in kept if k in LEGACY_PARAMS]
+    if legacy:
+        return _from_legacy(text, kept, notes)
+    if kept:
+        names = ", ".join(sorted({k for k, _ in kept}))
+        return _invalid(
+            text,
+            f"No search filters found (only {names}). Copy the URL after running the search.",
+        )
+    return _invalid(
+        text,
+        "This company-search URL has no filters (nothing after /sales/search/company), so Edges "
+        "refuses it. Copy the URL after choosing at least one filter.",
+    )
+
+
+def _join(notes: list[str], message: str) -> str:
+    return message + (f" (NavMetrics {'; '.join(notes)}.)" if notes else "")
+
+
+def _from_query(text: str, by_key: dict[str, str], notes: list[str]) -> Verdict:
+    try:
+        query = parse_query(by_key["query"])
+    except QuerySyntaxError as exc:
+        return _invalid(
+            text,
+            f"The query= part cannot be read ({exc}); the URL was probably cut short. "
+            "Copy it again from the address bar.",
+        )
+    for key in QUERY_NOISE_KEYS:
+        query.pop(key, None)
+    raw_filters = query.get("filters", [])
+    if not isinstance(raw_filters, list):
+        raw_filters = [raw_filters]
+    filters = sorted(
+        (_canonical_filter(_filter_from_restli(f)) for f in raw_filters), key=lambda f: f.type
+    )
+    keywords = query.get("keywords")
+    keywords = str(keywords) if keywords not in (None, "") else None
+    canonical: dict[str, Any] = {}
+    if filters:
+        canonical["filters"] = [f.to_restli() if f.raw is None else f.raw for f in filters]
+    if keywords:
+        canonical["keywords"] = keywords
+    for key, value in sorted(query.items()):
+        if key not in ("filters", "keywords"):
+            canonical[key] = value  # spellCorrectionEnabled and anything new: kept, it may matter
+    if not filters and not keywords:
+        return _invalid(
+            text, "The query has no filters and no keywords; choose at least one filter."
+        )
+    status: Status = "ok"
+    message = "Company search."
+    people = sorted({f.type for f in filters} & PEOPLE_FILTER_TYPES)
+    unknown = sorted(
+        {f.type for f in filters} - set(FILTER_NAMES) - PEOPLE_FILTER_TYPES - {"UNKNOWN"}
+    )
+    if people:
+        status = "warning"
+        message = (
+            f"Carries people-search filters ({', '.join(people)}); check it is the account search "
+            "you meant."
+        )
+    elif unknown:
+        message = (
+            f"Company search; filters NavMetrics does not know are kept raw: {', '.join(unknown)}."
+        )
+    if notes and status == "ok":
+        status = "warning"
+    url = f"{CANONICAL_PREFIX}?query={_encode_canonical(canonical, filters)}"
+    return Verdict(
+        input=text,
+        status=status,
+        message=_join(notes, message),
+        url=url,
+        filters=filters,
+        keywords=keywords,
+    )
+
+
+def _encode_canonical(canonical: dict[str, Any], filters: list[Filter]) -> str:
+    parts = []
+    for key, value in canonical.items():
+        if key == "filters":
+            items = [
+                "(" + ",".join(f"{k}:{_to_restli(v)}" for k, v in f.to_restli().items()) + ")"
+                if f.raw is None
+                else quote(f.raw, safe="")
+                for f in filters
+            ]
+            parts.append("filters:List(" + ",".join(items) + ")")
+        else:
+            parts.append(f"{key}:{_to_restli(value)}")
+    return quote("(" + ",".join(parts) + ")", safe="()")
+
+
+def _from_legacy(text: str, kept: list[tuple[str, str]], notes: list[str]) -> Verdict:
+    grouped: dict[str, list[FilterValue]] = {}
+    for key, value in kept:
+        if key not in LEGACY_PARAMS:
+            continue
+        ftype, selection = LEGACY_PARAMS[key]
+        for vid in unquote(value).split(","):
+            if vid.strip():
+                grouped.setdefault(ftype, []).append(FilterValue(vid.strip(), None, selection))
+    filters = sorted(
+        (_canonical_filter(Filter(t, tuple(vs))) for t, vs in grouped.items()),
+        key=lambda f: f.type,
+    )
+    others = sorted((k, v) for k, v in kept)
+    query_string = "&".join(f"{quote(k, safe='')}={v}" for k, v in others)
+    return Verdict(
+        input=text,
+        status="warning",
+        message=_join(
+            notes,
+            "Older flat URL format (companySize=…, geoIncluded=…): accepted, but Sales Navigator "
+            "may read it differently; re-copy the search for the current format.",
+        ),
+        url=f"{CANONICAL_PREFIX}?{query_string}",
+        filters=filters,
+    )
+
+
+def normalise(text: str) -> str | None:
+    """The canonical URL of a search, or None when it is not a usable company search."""
+    return validate(text).url
+
+
+def build_url(filters: list[Filter], keywords: str | None = None) -> str:
+    """Encode filters into a company-search URL the way Sales Navigator writes it."""
+    query: dict[str, Any] = {}
+    if filters:
+        query["filters"] = [f.to_restli() for f in filters]
+    if keywords:
+        query["keywords"] = keywords
+    return f"{CANONICAL_PREFIX}?query={encode_query(query)}"
