@@ -44,16 +44,14 @@ def progress() -> None:
     if table.empty:
         st.info("No runs yet.")
         return
-    table["progress"] = (
-        (table["results"] + table["errors"]) / table["inputs_count"].clip(lower=1)
-    ).clip(upper=1.0)
-    st.dataframe(
-        table,
-        hide_index=True,
-        column_config={
-            "progress": st.column_config.ProgressColumn("Progress", min_value=0.0, max_value=1.0)
-        },
-    )
+    for run in table.head(5).itertuples():
+        done = run.results + run.errors
+        st.progress(
+            min(done / max(run.inputs_count, 1), 1.0),
+            text=f"{run.name}: {run.results} results, {run.errors} errors of "
+            f"{run.inputs_count} · {run.status}",
+        )
+    st.dataframe(table, hide_index=True)
 
 
 st.subheader("Runs")

@@ -17,5 +17,5 @@ else:
     shown = st.multiselect("Searches", labels, default=labels[:10])
     log_scale = st.toggle("Log scale")
     chosen = observations[observations["label"].isin(shown)]
-    st.altair_chart(charts.trend_chart(chosen, log_scale=log_scale), use_container_width=True)
+    st.altair_chart(charts.trend_chart(chosen, log_scale=log_scale), width="stretch")
     st.caption(f"{len(chosen)} measurements of {chosen['label'].nunique()} searches.")

@@ -122,3 +122,11 @@ def wait_for(predicate: Any, timeout: float = 20.0, message: str = "condition") 
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {message}")
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Let fixtures see whether the test failed (the browser test saves a screenshot then)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"rep_{report.when}", report)

@@ -17,9 +17,13 @@ def trend_chart(observations: pd.DataFrame, *, log_scale: bool = False) -> alt.C
         alt.Chart(observations)
         .mark_line(point=True)
         .encode(
-            x=alt.X("observed_at:T", title="Measured"),
+            x=alt.X("observed_at:T", title="Measured", axis=alt.Axis(format="%Y-%m-%d %H:%M")),
             y=y,
-            color=alt.Color("label:N", title="Saved search"),
+            color=alt.Color(
+                "label:N",
+                title="Saved search",
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=0),
+            ),
             tooltip=[
                 alt.Tooltip("label:N", title="Search"),
                 alt.Tooltip("observed_at:T", title="Measured", format="%Y-%m-%d %H:%M"),

@@ -196,6 +196,7 @@ class SimRun:
     postponed_until: datetime | None = None
     last_error: dict[str, Any] | None = None
     cancelled: bool = False
+    callbacks_made: int = 0
     batch_uid: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
@@ -215,6 +216,7 @@ class SimCallback:
     attempts: int = 0
     replays: int = 0
     lost: bool = False
+    duplicate: bool = False
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -421,7 +423,12 @@ class Simulator:
             url=str(callback["url"]),
             headers=dict(callback.get("headers") or {}),
         )
-        cb.lost = self.rng.random() < self.config.faults.lose_share
+        # Fault draws depend only on the seed, the run's number and the callback's place in it,
+        # so a drill with a given seed misbehaves the same way every time.
+        run.callbacks_made += 1
+        draw = (self.config.seed, run.id, run.callbacks_made)
+        cb.lost = _unit("lose", *draw) < self.config.faults.lose_share
+        cb.duplicate = _unit("duplicate", *draw) < self.config.faults.duplicate_share
         self.callbacks[cb.uid] = cb
         if cb.lost:
             cb.status = "FAILED"
@@ -447,7 +454,7 @@ class Simulator:
                 return
             await asyncio.sleep(delays.pop(0))
         cb.status = "SUCCESS"
-        if not replay and self.rng.random() < faults.duplicate_share:
+        if not replay and cb.duplicate:
             await self._post(cb)
 
     async def _post(self, cb: SimCallback) -> bool:

@@ -236,15 +236,20 @@ def _decode_atoms(value: Any) -> Any:
 
 def parse_query(raw: str) -> dict[str, Any]:
     """Decode the raw (as found in the address bar) `query` value into plain Python objects."""
-    text = raw.replace("+", "%20") if ":" not in raw and "%3A" in raw.upper() else raw
+    text = raw
+    atoms_twice = False
     if ":" not in text:
         text = unquote(text)  # structure encoded once, as Sales Navigator writes it
-    elif "%28" in text.upper() or "%29" in text.upper():
-        text = text.replace("%28", "(").replace("%29", ")")
+    else:
+        # Structure not encoded: atoms are usually encoded once, but a copy that lost only the
+        # outer layer still holds '%25'-escaped atoms, which need their second decoding too.
+        atoms_twice = "%25" in text
+        text = re.sub("%2[89]", lambda m: "(" if m.group(0) == "%28" else ")", text, flags=re.I)
     parsed = _Parser(text).parse()
     if not isinstance(parsed, dict):
         raise QuerySyntaxError("the query is not an object '(key:value,…)'")
-    return _decode_atoms(parsed)
+    decoded = _decode_atoms(parsed)
+    return _decode_atoms(decoded) if atoms_twice else decoded
 
 
 def _encode_atom(atom: str) -> str:

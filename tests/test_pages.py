@@ -1,0 +1,113 @@
+"""Each page under Streamlit's AppTest, with a real SQLite file and, where it sends, the simulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from navmetrics import store
+from tests.conftest import SOFTWARE_MEXICO, wait_for
+
+ROOT = Path(__file__).resolve().parents[1]
+OTHER = SOFTWARE_MEXICO.replace("103323778", "101165590").replace("Mexico", "United%2520Kingdom")
+
+
+def page(name: str) -> AppTest:
+    return AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=30)
+
+
+@pytest.fixture
+def env(db_path, monkeypatch):
+    monkeypatch.setenv("NAVMETRICS_DB", str(db_path))
+    monkeypatch.setenv("NAVMETRICS_CALLBACK_TOKEN", "t" * 20)
+    monkeypatch.delenv("EDGES_API_KEY", raising=False)
+    return db_path
+
+
+def test_entry_script_draws_the_navigation_and_the_overview(env):
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30).run()
+    assert not at.exception
+    assert at.title[0].value == "NavMetrics"
+
+
+def test_searches_page_saves_pasted_urls_and_reports_the_bad_ones(env):
+    at = page("searches").run()
+    assert not at.exception
+    at.text_area[0].input(
+        f"{SOFTWARE_MEXICO}\n{OTHER}\nhttps://www.linkedin.com/sales/search/people?x=1\n{SOFTWARE_MEXICO}&page=2"
+    )
+    at.button[0].click().run()
+    assert not at.exception
+    assert "2 new, 0 already saved, 1 duplicates in this input, 1 invalid" in at.success[0].value
+    assert "people search" in at.dataframe[0].value["message"].iloc[0]
+    labels = list(at.dataframe[1].value["label"])
+    assert labels == [
+        "Software Development · 51-200 · Mexico",
+        "Software Development · 51-200 · United Kingdom",
+    ]
+
+
+def test_runs_page_submits_to_the_simulator_and_shows_progress(make_stack):
+    stack = make_stack()
+    db = store.open_db(stack.db_path)
+    store.save_searches(db, [SOFTWARE_MEXICO, OTHER])
+    at = page("runs").run()
+    assert not at.exception
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.success and "submitted" in at.success[0].value
+    wait_for(lambda: store.runs_frame(db)["results"].sum() == 2, message="2 results")
+    at.run()
+    bar = at.get("progress")[0]
+    assert bar.value == 100 and "2 results, 0 errors of 2" in bar.proto.text
+
+
+def test_runs_page_says_what_to_do_when_edges_cannot_be_reached(env, monkeypatch):
+    monkeypatch.setenv("NAVMETRICS_SIMULATOR_PORT", "9")
+    store.save_searches(store.open_db(env), [SOFTWARE_MEXICO])
+    at = page("runs").run()
+    at.button[0].click().run()
+    assert not at.exception
+    assert "Cannot reach Edges" in at.error[0].value
+
+
+def test_trends_page_draws_a_line_per_search(env):
+    db = store.open_db(env)
+    ids = store.save_searches(db, [SOFTWARE_MEXICO, OTHER]).ids
+    for run, day in (("r1", "2026-11-01"), ("r2", "2026-11-08")):
+        for sid, total in zip(ids, (100, 200), strict=True):
+            db.execute(
+                "INSERT INTO observations (search_id, run_uid, total_results, observed_at, source) "
+                "VALUES (?, ?, ?, ?, 'test')",
+                [sid, run, total, f"{day}T09:00:00Z"],
+            )
+    db.conn.commit()
+    at = page("trends").run()
+    assert not at.exception
+    assert len(at.get("vega_lite_chart")) == 1
+    assert "4 measurements of 2 searches" in at.caption[0].value
+
+
+def test_trends_page_without_data_says_what_to_do(env):
+    at = page("trends").run()
+    assert not at.exception
+    assert "No measurements yet" in at.info[0].value
+
+
+def test_overview_page_reports_a_missing_receiver(env, monkeypatch):
+    monkeypatch.setenv("NAVMETRICS_RECEIVER_PORT", "9")
+    at = page("overview").run()
+    assert not at.exception
+    assert "does not answer" in at.error[0].value
+    assert at.metric[0].value == "0"
+
+
+def test_settings_page_masks_the_secrets(env, monkeypatch):
+    monkeypatch.setenv("EDGES_API_KEY", "sk-live-abcdefghijklmnop")
+    at = page("settings").run()
+    assert not at.exception
+    text = str(at.table[0].value)
+    assert "sk-live-abcdefghijklmnop" not in text and "t" * 20 not in text
+    assert "sk-l…op" in text

@@ -1,0 +1,133 @@
+"""Submitting runs and reconciling them, against the simulator over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from navmetrics import runs, store, sync
+from navmetrics.config import load_settings
+from navmetrics.edges import EdgesClient
+from navmetrics.simulator import Faults, SimulatorConfig
+from tests.conftest import SOFTWARE_MEXICO, TOKEN, wait_for
+from tests.test_simulator import vendor_errors
+
+URLS = [SOFTWARE_MEXICO.replace("103323778", str(103323778 + i)) for i in range(12)]
+
+
+def spy_client(base: str, seen: list[dict[str, Any]]) -> EdgesClient:
+    """A client whose requests are recorded on their way to the real simulator."""
+
+    def record(request: httpx.Request) -> None:
+        if request.method == "POST" and request.content:
+            seen.append({"headers": dict(request.headers), "body": json.loads(request.content)})
+
+    client = EdgesClient(base, "demo-key", retries=2, backoff=0.05)
+    client._http.event_hooks["request"] = [record]
+    return client
+
+
+def observations_and_errors(db: Any) -> tuple[int, int]:
+    obs = db.execute("SELECT COUNT(*) FROM observations").fetchone()[0]
+    errs = db.execute("SELECT COUNT(*) FROM input_errors").fetchone()[0]
+    return obs, errs
+
+
+def test_every_body_sent_validates_against_the_vendor_schema(make_stack):
+    stack = make_stack()
+    db = store.open_db(stack.db_path)
+    ids = store.save_searches(db, URLS[:3]).ids
+    seen: list[dict[str, Any]] = []
+    plan = runs.plan_for(load_settings(), ids, name="schema check", identity_mode="managed")
+    with spy_client(stack.simulator_url, seen) as client:
+        result = runs.submit(db, client, plan)
+    assert len(result.run_uids) == 1 and len(seen) == 1
+    sent = seen[0]
+    assert vendor_errors("request", sent["body"]) == []
+    assert sent["headers"]["x-api-key"] == "demo-key"
+    assert sent["body"]["callback"]["url"] == f"{stack.receiver_url}/callbacks"
+    assert sent["body"]["callback"]["headers"] == {"Authorization": f"Bearer {TOKEN}"}
+    assert [i["custom_data"]["search_id"] for i in sent["body"]["inputs"]] == ids
+    wait_for(lambda: observations_and_errors(db) == (3, 0), message="3 results")
+
+
+def test_a_500_after_the_run_was_created_does_not_make_a_second_run(make_stack):
+    stack = make_stack(SimulatorConfig(pace=0.001, faults=Faults(error_after_create=1)))
+    db = store.open_db(stack.db_path)
+    ids = store.save_searches(db, URLS[:2]).ids
+    plan = runs.plan_for(load_settings(), ids, name="lost answer")
+    with EdgesClient(stack.simulator_url, "k", retries=2, backoff=0.05) as client:
+        result = runs.submit(db, client, plan)
+    assert len(stack.sim.runs) == 1
+    assert result.run_uids == list(stack.sim.runs)
+    wait_for(lambda: observations_and_errors(db) == (2, 0), message="2 results")
+
+
+def test_fault_drill_every_input_ends_with_exactly_one_result_or_error(make_stack):
+    faults = Faults(
+        fail_share=0.2, duplicate_share=0.5, fail_first_deliveries=2, shuffle=True, lose_share=0.1
+    )
+    stack = make_stack(
+        SimulatorConfig(pace=0.001, retry_delays=(0.05, 0.05, 0.05), seed=3, faults=faults)
+    )
+    db = store.open_db(stack.db_path)
+    ids = store.save_searches(db, URLS).ids
+    plan = runs.plan_for(load_settings(), ids, name="drill")
+    with EdgesClient(stack.simulator_url, "k", retries=2, backoff=0.05) as client:
+        (run_uid,) = runs.submit(db, client, plan).run_uids
+        wait_for(
+            lambda: stack.sim.runs[run_uid].status in ("SUCCEEDED", "PARTIAL_SUCCEEDED", "FAILED")
+        )
+        wait_for(
+            lambda: all(c.status in ("SUCCESS", "FAILED") for c in stack.sim.callbacks.values())
+        )
+        assert any(c.lost for c in stack.sim.callbacks.values()), "the drill must lose one"
+        report = sync.sync(db, client)
+        assert report.callbacks_replayed >= 1
+    wait_for(lambda: sum(observations_and_errors(db)) == len(URLS), message="every input home")
+    per_input = db.execute(
+        "SELECT search_id, COUNT(*) FROM (SELECT search_id FROM observations UNION ALL "
+        "SELECT search_id FROM input_errors) GROUP BY search_id"
+    ).fetchall()
+    assert sorted(per_input) == [(i, 1) for i in ids]
+    expected_failures = sum(1 for i in stack.sim.runs[run_uid].inputs if i.error)
+    assert observations_and_errors(db) == (len(URLS) - expected_failures, expected_failures)
+
+
+def test_poll_mode_every_result_arrives_through_sync(make_stack, monkeypatch):
+    stack = make_stack(receiver=False)
+    db = store.open_db(stack.db_path)
+    ids = store.save_searches(db, URLS[:5]).ids
+    monkeypatch.setenv("EDGES_API_KEY", "live-key")  # live mode, no public URL: poll mode
+    monkeypatch.setenv("EDGES_BASE_URL", stack.simulator_url)
+    settings = load_settings()
+    assert settings.mode == "poll"
+    plan = runs.plan_for(settings, ids, name="poll")
+    assert plan.callback_url is None and "poll mode" in plan.describe()
+    with EdgesClient(stack.simulator_url, "k", retries=2, backoff=0.05) as client:
+        (run_uid,) = runs.submit(db, client, plan).run_uids
+        assert stack.sim.runs[run_uid].callback is None
+        wait_for(lambda: stack.sim.runs[run_uid].status == "SUCCEEDED")
+        first = sync.sync(db, client)
+        again = sync.sync(db, client)
+    assert first.results_pulled == 5 and again.runs_checked == 0
+    assert observations_and_errors(db) == (5, 0)
+    sources = {r[0] for r in db.execute("SELECT source FROM observations").fetchall()}
+    assert sources == {"outputs"}
+
+
+def test_a_result_that_comes_both_ways_counts_once(make_stack):
+    stack = make_stack()
+    db = store.open_db(stack.db_path)
+    ids = store.save_searches(db, URLS[:4]).ids
+    plan = runs.plan_for(load_settings(), ids, name="both ways")
+    with EdgesClient(stack.simulator_url, "k", retries=2, backoff=0.05) as client:
+        (run_uid,) = runs.submit(db, client, plan).run_uids
+        wait_for(lambda: observations_and_errors(db) == (4, 0))
+        db.execute("UPDATE runs SET status = 'RUNNING' WHERE run_uid = ?", [run_uid])
+        db.conn.commit()
+        report = sync.sync(db, client, [run_uid])
+    assert report.results_pulled == 0
+    assert observations_and_errors(db) == (4, 0)
