@@ -2,7 +2,7 @@
 
 Its promise: a callback answered 2xx is committed to SQLite; a retried or replayed one (same
 `callback_ref_uid`) changes nothing but its attempt count; only the bearer of the shared token is
-heard. Writes go through one writer thread that groups concurrent callbacks into one transaction
+heard. Writes go through one writer that groups the callbacks waiting at a moment into one transaction
 (group commit): one fsync for many callbacks, and each request still waits for its own commit.
 """
 
@@ -12,10 +12,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
-import queue
-import threading
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,84 +33,75 @@ MAX_BATCH = 512
 
 @dataclass
 class _Job:
+    """One body to commit: a parsed callback, or (body None) a dead letter with its reason."""
+
     raw: bytes
+    body: dict[str, Any] | None
+    reason: str | None
     delivery_id: str | None
     content_type: str | None
     received_at: str
-    future: Future[tuple[int, dict[str, Any]]]
+    future: asyncio.Future[tuple[int, dict[str, Any]]]
 
 
 class GroupWriter:
-    """One thread owns the write connection; callers hand it bodies and wait for the commit."""
+    """Owns the write connection; gathers the callbacks waiting at a moment into one commit.
+
+    It runs in the event loop's own thread: a writer thread would hand the GIL back and forth with
+    the loop on every SQLite call, and that convoy costs more than the commits it overlaps.
+    """
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = db_path
-        self._queue: queue.Queue[_Job | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._loop, name="navmetrics-writer", daemon=True)
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._db: sqlite_utils.Database | None = None
-        self._ready = threading.Event()
-        self._startup_error: BaseException | None = None
+        self._task: asyncio.Task[None] | None = None
         self.batches = 0
 
-    def start(self) -> None:
-        self._thread.start()
-        self._ready.wait()
-        if self._startup_error:
-            raise self._startup_error
+    @property
+    def alive(self) -> bool:
+        return self._task is not None and not self._task.done()
 
-    def stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=10)
+    def start(self) -> None:
+        self._db = store.open_db(self.db_path, durable=True)
+        self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task:
+            while not self._queue.empty() and self.alive:
+                await asyncio.sleep(0.01)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._db:
+            self._db.conn.close()
 
     def submit(self, job: _Job) -> None:
-        self._queue.put(job)
+        self._queue.put_nowait(job)
 
-    def _loop(self) -> None:
-        try:
-            self._db = store.open_db(self.db_path, durable=True)
-        except BaseException as exc:  # reported to start()
-            self._startup_error = exc
-            self._ready.set()
-            return
-        self._ready.set()
+    async def _loop(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is None:
-                break
-            batch = [first]
-            stop = False
-            while len(batch) < MAX_BATCH:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                batch.append(nxt)
-            self._write(batch)
-            if stop:
-                break
-        self._db.conn.close()
+            batch = [await self._queue.get()]
+            await asyncio.sleep(0)  # let the requests already read join this commit
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._write(batch)
 
-    def _write(self, batch: list[_Job]) -> None:
+    async def _write(self, batch: list[_Job]) -> None:
+        """Commit a whole batch in one transaction, then answer each of its callers."""
         assert self._db is not None
         db = self._db
         answers: list[tuple[_Job, tuple[int, dict[str, Any]]]] = []
+        runs: dict[str, tuple[dict[str, Any], str]] = {}
         try:
             db.execute("BEGIN IMMEDIATE")
-            for index, job in enumerate(batch):
-                savepoint = f"cb{index}"
-                db.execute(f"SAVEPOINT {savepoint}")
-                try:
-                    answers.append((job, self._apply(db, job)))
-                    db.execute(f"RELEASE {savepoint}")
-                except store.CallbackRejected as exc:
-                    db.execute(f"ROLLBACK TO {savepoint}")
-                    db.execute(f"RELEASE {savepoint}")
-                    store.dead_letter(db, job.raw, str(exc), job.content_type, job.received_at)
-                    answers.append((job, (400, {"error": str(exc), "kept": "dead_letters"})))
-            db.conn.commit()
+            for job in batch:
+                answers.append((job, self._apply(db, job, runs)))
+            for run, received_at in runs.values():
+                store.touch_run(db, run, received_at)
+            # The commit waits on the disk (fsync) with the GIL released: off the loop, so the
+            # next batch's requests are read meanwhile. Nothing else touches the connection.
+            await asyncio.to_thread(db.conn.commit)
             self.batches += 1
         except Exception as exc:  # the disk or the database failed: nobody gets a 2xx
             log.exception("could not commit %d callbacks", len(batch))
@@ -127,16 +115,26 @@ class GroupWriter:
             job.future.set_result(answer)
 
     @staticmethod
-    def _apply(db: sqlite_utils.Database, job: _Job) -> tuple[int, dict[str, Any]]:
-        body = store.parse_callback(job.raw)
+    def _apply(
+        db: sqlite_utils.Database, job: _Job, runs: dict[str, tuple[dict[str, Any], str]]
+    ) -> tuple[int, dict[str, Any]]:
+        if job.body is None:
+            store.dead_letter(db, job.raw, job.reason or "", job.content_type, job.received_at)
+            return 400, {"error": job.reason, "kept": "dead_letters"}
         outcome = store.apply_callback(
-            db, body, job.raw, delivery_id=job.delivery_id, received_at=job.received_at
+            db,
+            job.body,
+            job.raw,
+            delivery_id=job.delivery_id,
+            received_at=job.received_at,
+            update_run=False,
         )
-        return 200, {
-            "ok": True,
-            "duplicate": outcome.duplicate,
-            "attempts": outcome.attempts,
-        }
+        if not outcome.duplicate:  # one run update per batch; a final status wins over RUNNING
+            run = job.body["run"]
+            seen = runs.get(outcome.run_uid)
+            if seen is None or str(run.get("status", "")).upper() in store.FINAL_STATUSES:
+                runs[outcome.run_uid] = (run, job.received_at)
+        return 200, {"ok": True, "duplicate": outcome.duplicate, "attempts": outcome.attempts}
 
 
 def _bearer_ok(header: str | None, token: str) -> bool:
@@ -149,8 +147,10 @@ def _bearer_ok(header: str | None, token: str) -> bool:
 async def _read_limited(request: Request) -> bytes | None:
     """The body, or None once it passes MAX_BODY (stop reading there)."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        return None
+    if declared and declared.isdigit():
+        if int(declared) > MAX_BODY:
+            return None
+        return await request.body()  # the server stops at the declared length
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
@@ -177,24 +177,31 @@ def create_receiver_app(
         raw = await _read_limited(request)
         if raw is None:
             return JSONResponse({"error": f"body larger than {MAX_BODY} bytes"}, status_code=413)
-        loop = asyncio.get_running_loop()
-        future: Future[tuple[int, dict[str, Any]]] = Future()
+        try:
+            body, reason = store.parse_callback(raw), None
+        except store.CallbackRejected as exc:
+            body, reason = None, str(exc)
+        future: asyncio.Future[tuple[int, dict[str, Any]]] = (
+            asyncio.get_running_loop().create_future()
+        )
         writer.submit(
             _Job(
                 raw=raw,
+                body=body,
+                reason=reason,
                 delivery_id=request.headers.get("x-run-callback"),
                 content_type=content_type,
                 received_at=store.now_utc(),
                 future=future,
             )
         )
-        status, payload = await asyncio.wrap_future(future, loop=loop)
+        status, payload = await future
         if on_event and status == 200:
             on_event("callback")
         return JSONResponse(payload, status_code=status)
 
     async def healthz(request: Request) -> JSONResponse:
-        alive = writer._thread.is_alive()
+        alive = writer.alive
         return JSONResponse(
             {"status": "ok" if alive else "writer stopped", "batches": writer.batches},
             status_code=200 if alive else 503,
@@ -202,11 +209,11 @@ def create_receiver_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await asyncio.to_thread(writer.start)
+        writer.start()
         try:
             yield
         finally:
-            await asyncio.to_thread(writer.stop)
+            await writer.stop()
 
     app = Starlette(
         routes=[

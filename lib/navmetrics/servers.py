@@ -26,8 +26,11 @@ class PortTaken(OSError):
 
 def bind(host: str, port: int, what: str, env_var: str) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
+    # without it every answer waits ~40 ms on Nagle and delayed ACKs.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -85,5 +88,5 @@ async def start_embedded(app: Any, host: str, port: int, name: str, env_var: str
 def serve_forever(app: Any, host: str, port: int, name: str, env_var: str) -> None:
     """Run one app in the foreground (the CLI); Ctrl-C stops it cleanly."""
     sock = bind(host, port, name, env_var)
-    config = uvicorn.Config(app, log_level="info", lifespan="on")
+    config = uvicorn.Config(app, log_level="info", lifespan="on", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])

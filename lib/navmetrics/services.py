@@ -6,15 +6,13 @@ reported clearly and the dashboard runs on without it; the Overview page shows i
 
 from __future__ import annotations
 
-import logging
+import sys
 from dataclasses import dataclass, field
 
 from navmetrics.config import ConfigError, ensure_callback_token, load_settings
 from navmetrics.receiver import create_receiver_app
 from navmetrics.servers import PortTaken, Running, start_embedded
 from navmetrics.simulator import SimulatorConfig, create_simulator_app
-
-log = logging.getLogger("navmetrics.services")
 
 
 @dataclass
@@ -33,7 +31,7 @@ async def start_services() -> Services:
         settings = ensure_callback_token(load_settings())
     except ConfigError as exc:
         services.problems.append(str(exc))
-        log.error("%s", exc)
+        print(f"NavMetrics: {exc}", file=sys.stderr, flush=True)
         return services
     assert settings.callback_token
     wanted = [
@@ -60,8 +58,7 @@ async def start_services() -> Services:
             running = await start_embedded(make(), host, port, name, env_var)
         except (PortTaken, RuntimeError) as exc:
             services.problems.append(str(exc))
-            log.error("%s", exc)
-            print(f"NavMetrics: {exc}", flush=True)
+            print(f"NavMetrics: {exc}", file=sys.stderr, flush=True)
             continue
         services.running.append(running)
         print(f"NavMetrics: {name} listening on {running.url}", flush=True)

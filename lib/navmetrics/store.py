@@ -7,6 +7,7 @@ saved search, so a result delivered twice, or both by callback and by pulling `/
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -113,9 +114,9 @@ def open_db(path: Path | str, *, durable: bool = True) -> sqlite_utils.Database:
         raise StoreError(f"Cannot open the database {path}: {exc}. Check NAVMETRICS_DB.") from exc
     db = sqlite_utils.Database(conn)
     try:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-        db.execute("PRAGMA foreign_keys=ON")
+        db.conn.execute("PRAGMA journal_mode=WAL")
+        db.conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        db.conn.execute("PRAGMA foreign_keys=ON")
         migrate(db)
     except sqlite3.DatabaseError as exc:
         raise StoreError(
@@ -126,7 +127,7 @@ def open_db(path: Path | str, *, durable: bool = True) -> sqlite_utils.Database:
 
 def migrate(db: sqlite_utils.Database) -> int:
     """Bring the schema to the newest version; returns that version."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
+    version = db.conn.execute("PRAGMA user_version").fetchone()[0]
     if version > len(MIGRATIONS):
         raise StoreError(
             f"The database is from a newer NavMetrics (schema {version}); upgrade NavMetrics."
@@ -187,7 +188,7 @@ def save_searches(
                 report.already_saved += 1
                 report.ids.append(existing)
                 continue
-            cursor = db.execute(
+            cursor = db.conn.execute(
                 "INSERT INTO searches (url, label, tags, created_at, origin) VALUES (?, ?, ?, ?, ?)",
                 [verdict.url, verdict.label or verdict.url, tags, created, origin],
             )
@@ -197,7 +198,7 @@ def save_searches(
 
 
 def find_search_id(db: sqlite_utils.Database, url: str) -> int | None:
-    row = db.execute("SELECT id FROM searches WHERE url = ?", [url]).fetchone()
+    row = db.conn.execute("SELECT id FROM searches WHERE url = ?", [url]).fetchone()
     return int(row[0]) if row else None
 
 
@@ -233,7 +234,7 @@ def record_run(
     """Remember a run we submitted and which saved searches it measures."""
     stamp = created_at or now_utc()
     with db.conn:
-        db.execute(
+        db.conn.execute(
             "INSERT INTO runs (run_uid, name, status, callback_on, inputs_count, created_at, "
             "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_uid) DO UPDATE SET "
             "name=excluded.name, inputs_count=excluded.inputs_count, callback_on=excluded.callback_on",
@@ -273,26 +274,34 @@ class CallbackRejected(ValueError):
     """An authenticated body that cannot be understood; it goes to the dead-letter table."""
 
 
+@functools.lru_cache(maxsize=65536)
+def _canonical(raw_url: str) -> tuple[str, str]:
+    """The normalised URL and label of a URL as it came in a callback (cached: searches recur)."""
+    verdict = urls.validate(raw_url)
+    return verdict.url or raw_url.strip(), verdict.label or raw_url.strip()
+
+
 def _resolve_search(
     db: sqlite_utils.Database, input_obj: Any, custom_data: Any, received_at: str
 ) -> int | None:
     """Find the saved search a result belongs to; create one from the URL if this DB lacks it.
 
     The URL decides: a standalone receiver may serve runs sent from another database, where the
-    `search_id` in custom_data means something else.
+    `search_id` in custom_data means something else. Runs sent from here carry the canonical URL,
+    so the first lookup usually hits without decoding anything.
     """
-    url = None
-    if isinstance(input_obj, dict):
-        raw = input_obj.get("sales_navigator_company_search_url")
-        if isinstance(raw, str):
-            verdict = urls.validate(raw)
-            url = verdict.url or raw.strip()
-            label = verdict.label or raw.strip()
-    if url:
+    raw = (
+        input_obj.get("sales_navigator_company_search_url") if isinstance(input_obj, dict) else None
+    )
+    if isinstance(raw, str) and raw.strip():
+        found = find_search_id(db, raw)
+        if found is not None:
+            return found
+        url, label = _canonical(raw)
         found = find_search_id(db, url)
         if found is not None:
             return found
-        cursor = db.execute(
+        cursor = db.conn.execute(
             "INSERT INTO searches (url, label, created_at, origin) VALUES (?, ?, ?, 'callback')",
             [url, label, received_at],
         )
@@ -301,20 +310,50 @@ def _resolve_search(
         sid = custom_data.get("search_id")
         if (
             isinstance(sid, int)
-            and db.execute("SELECT 1 FROM searches WHERE id = ?", [sid]).fetchone()
+            and db.conn.execute("SELECT 1 FROM searches WHERE id = ?", [sid]).fetchone()
         ):
             return sid
     return None
 
 
-def _ensure_run(
-    db: sqlite_utils.Database, run_uid: str, received_at: str, scheduled: str | None = None
-) -> None:
-    db.execute(
-        "INSERT OR IGNORE INTO runs (run_uid, name, status, created_at, updated_at, origin, "
-        "scheduled_run_uid) VALUES (?, NULL, 'RUNNING', ?, ?, 'callback', ?)",
-        [run_uid, received_at, received_at, scheduled],
+_FINAL_SQL = ",".join(f"'{s}'" for s in sorted(FINAL_STATUSES))
+
+
+def touch_run(db: sqlite_utils.Database, run: dict[str, Any], received_at: str) -> None:
+    """Create the run if unknown; move its status forward (a final status never goes back)."""
+    status = str(run.get("status") or "RUNNING").upper()
+    if status not in FINAL_STATUSES:
+        status = "RUNNING"
+    db.conn.execute(
+        "INSERT INTO runs (run_uid, status, created_at, updated_at, last_callback_at, origin, "
+        "scheduled_run_uid) VALUES (?, ?, ?, ?, ?, 'callback', ?) "
+        "ON CONFLICT(run_uid) DO UPDATE SET "
+        f"status = CASE WHEN excluded.status IN ({_FINAL_SQL}) THEN excluded.status "
+        f"WHEN runs.status IN ({_FINAL_SQL}) THEN runs.status ELSE 'RUNNING' END, "
+        "updated_at = excluded.updated_at, last_callback_at = excluded.last_callback_at",
+        [
+            run["run_uid"],
+            status,
+            received_at,
+            received_at,
+            received_at,
+            _text(run.get("scheduled_run_uid")),
+        ],
     )
+
+
+def total_of(results: Any) -> int | None:
+    """The `total_results` of a callback's or an output's results, or None when there is none."""
+    if isinstance(results, list) and results and isinstance(results[0], dict):
+        value = results[0].get("total_results")
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise CallbackRejected(f"total_results is {type(value).__name__}, not an integer")
+        if not -(2**63) <= value < 2**63:
+            raise CallbackRejected("total_results does not fit a 64-bit integer")
+        return value
+    return None
 
 
 def record_result(
@@ -323,47 +362,42 @@ def record_result(
     run_uid: str,
     input_obj: Any,
     custom_data: Any,
-    results: Any,
+    total: int | None,
     error: Any,
     observed_at: str,
     callback_ref_uid: str | None,
     source: str,
-) -> None:
-    """Write one input's outcome: an observation, or an error (never a zero for an error)."""
+) -> bool:
+    """Write one input's outcome: an observation, or an error (never a zero for an error).
+
+    Returns whether anything new was written.
+    """
     search_id = _resolve_search(db, input_obj, custom_data, observed_at)
     if search_id is None:
-        return
-    db.execute(
+        return False
+    db.conn.execute(
         "INSERT OR IGNORE INTO run_inputs (run_uid, search_id) VALUES (?, ?)", [run_uid, search_id]
     )
-    total = None
-    if isinstance(results, list) and results and isinstance(results[0], dict):
-        value = results[0].get("total_results")
-        if isinstance(value, int) and not isinstance(value, bool):
-            total = value
-        elif value is not None:
-            raise CallbackRejected(f"total_results is {type(value).__name__}, not an integer")
     if total is not None:
-        if not -(2**63) <= total < 2**63:
-            raise CallbackRejected("total_results does not fit a 64-bit integer")
-        db.execute(
+        cursor = db.conn.execute(
             "INSERT OR IGNORE INTO observations (search_id, run_uid, total_results, observed_at, "
             "callback_ref_uid, source) VALUES (?, ?, ?, ?, ?, ?)",
             [search_id, run_uid, total, observed_at, callback_ref_uid, source],
         )
-        db.execute(
-            "DELETE FROM input_errors WHERE run_uid = ? AND search_id = ?", [run_uid, search_id]
-        )
-    elif isinstance(error, dict):
-        if db.execute(
+        if cursor.rowcount:
+            db.conn.execute(
+                "DELETE FROM input_errors WHERE run_uid = ? AND search_id = ?", [run_uid, search_id]
+            )
+        return bool(cursor.rowcount)
+    if isinstance(error, dict):
+        if db.conn.execute(
             "SELECT 1 FROM observations WHERE run_uid = ? AND search_id = ?", [run_uid, search_id]
         ).fetchone():
-            return
-        db.execute(
+            return False
+        cursor = db.conn.execute(
             "INSERT INTO input_errors (search_id, run_uid, label, message, scope, observed_at, "
             "callback_ref_uid, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(run_uid, search_id) DO UPDATE SET label=excluded.label, "
-            "message=excluded.message, scope=excluded.scope, observed_at=excluded.observed_at",
+            "ON CONFLICT(run_uid, search_id) DO NOTHING",
             [
                 search_id,
                 run_uid,
@@ -375,6 +409,8 @@ def record_result(
                 source,
             ],
         )
+        return bool(cursor.rowcount)
+    return False
 
 
 def _text(value: Any) -> str | None:
@@ -382,10 +418,10 @@ def _text(value: Any) -> str | None:
 
 
 def parse_callback(raw: bytes) -> dict[str, Any]:
-    """Decode and check the parts of a callback body the store relies on."""
+    """Decode and check everything the store relies on, before anything is written."""
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise CallbackRejected(f"invalid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise CallbackRejected("the body is not a JSON object")
@@ -400,6 +436,7 @@ def parse_callback(raw: bytes) -> dict[str, Any]:
             raise CallbackRejected(f"{key} is not an object")
     if body.get("results") is not None and not isinstance(body["results"], list):
         raise CallbackRejected("results is not a list")
+    body["_total"] = total_of(body.get("results"))
     return body
 
 
@@ -410,53 +447,45 @@ def apply_callback(
     *,
     delivery_id: str | None,
     received_at: str,
+    update_run: bool = True,
 ) -> CallbackOutcome:
-    """Store one parsed callback inside the caller's transaction; a repeat only bumps its count."""
+    """Store one parsed callback inside the caller's transaction; a repeat only bumps its count.
+
+    A caller writing many callbacks at once may pass `update_run=False` and call `touch_run` once
+    per run instead.
+    """
     ref = body["callback_ref_uid"]
     run_uid = body["run"]["run_uid"]
-    row = db.execute(
-        "SELECT attempts, delivery_ids FROM callbacks WHERE callback_ref_uid = ?", [ref]
-    ).fetchone()
-    if row is not None:
-        deliveries = json.loads(row[1])
-        if delivery_id and delivery_id not in deliveries:
-            deliveries.append(delivery_id)
-        db.execute(
-            "UPDATE callbacks SET attempts = attempts + 1, delivery_ids = ?, last_received_at = ? "
-            "WHERE callback_ref_uid = ?",
-            [json.dumps(deliveries), received_at, ref],
-        )
-        return CallbackOutcome(duplicate=True, run_uid=run_uid, attempts=row[0] + 1)
-    db.execute(
+    attempts = db.conn.execute(
         "INSERT INTO callbacks (callback_ref_uid, run_uid, body, delivery_ids, first_received_at, "
-        "last_received_at, attempts) VALUES (?, ?, ?, ?, ?, ?, 1)",
+        "last_received_at, attempts) VALUES (?, ?, ?, "
+        "CASE WHEN ? IS NULL THEN '[]' ELSE json_array(?) END, ?, ?, 1) "
+        "ON CONFLICT(callback_ref_uid) DO UPDATE SET attempts = attempts + 1, "
+        "last_received_at = excluded.last_received_at, delivery_ids = CASE "
+        "WHEN ? IS NULL OR EXISTS (SELECT 1 FROM json_each(callbacks.delivery_ids) "
+        "WHERE value = ?) THEN callbacks.delivery_ids "
+        "ELSE json_insert(callbacks.delivery_ids, '$[#]', ?) END "
+        "RETURNING attempts",
         [
             ref,
             run_uid,
             raw.decode("utf-8"),
-            json.dumps([delivery_id] if delivery_id else []),
+            delivery_id,
+            delivery_id,
             received_at,
             received_at,
+            delivery_id,
+            delivery_id,
+            delivery_id,
         ],
-    )
-    run = body["run"]
-    _ensure_run(db, run_uid, received_at, _text(run.get("scheduled_run_uid")))
-    status = str(run.get("status") or "RUNNING").upper()
-    if status in FINAL_STATUSES:
-        db.execute(
-            "UPDATE runs SET status = ?, updated_at = ?, last_callback_at = ? WHERE run_uid = ?",
-            [status, received_at, received_at, run_uid],
-        )
-    else:
-        db.execute(
-            "UPDATE runs SET status = CASE WHEN status IN ({}) THEN status ELSE 'RUNNING' END, "
-            "updated_at = ?, last_callback_at = ? WHERE run_uid = ?".format(
-                ",".join(f"'{s}'" for s in sorted(FINAL_STATUSES))
-            ),
-            [received_at, received_at, run_uid],
-        )
+    ).fetchone()[0]
+    if attempts > 1:
+        return CallbackOutcome(duplicate=True, run_uid=run_uid, attempts=attempts)
+    if update_run:
+        touch_run(db, body["run"], received_at)
     input_obj = body.get("input")
-    if input_obj is not None or body.get("results") or body.get("error"):
+    total = body["_total"] if "_total" in body else total_of(body.get("results"))
+    if input_obj is not None or total is not None or body.get("error"):
         custom = body.get("custom_data")
         if custom is None and isinstance(input_obj, dict):
             custom = input_obj.get("custom_data")
@@ -465,7 +494,7 @@ def apply_callback(
             run_uid=run_uid,
             input_obj=input_obj,
             custom_data=custom,
-            results=body.get("results"),
+            total=total,
             error=body.get("error"),
             observed_at=received_at,
             callback_ref_uid=ref,
@@ -477,7 +506,7 @@ def apply_callback(
 def dead_letter(
     db: sqlite_utils.Database, raw: bytes, reason: str, content_type: str | None, received_at: str
 ) -> None:
-    db.execute(
+    db.conn.execute(
         "INSERT INTO dead_letters (received_at, reason, content_type, body) VALUES (?, ?, ?, ?)",
         [received_at, reason, content_type, raw],
     )
@@ -512,7 +541,7 @@ def counts(db: sqlite_utils.Database) -> dict[str, Any]:
     """The figures the Overview page shows."""
 
     def one(sql: str) -> Any:
-        return db.execute(sql).fetchone()[0]
+        return db.conn.execute(sql).fetchone()[0]
 
     return {
         "searches": one("SELECT COUNT(*) FROM searches WHERE archived = 0"),

@@ -62,19 +62,22 @@ def sync_run(
         )
         if int(remote.get("output_count") or 0) > have:
             for item in client.outputs(run_uid):
-                before = db.conn.total_changes
-                store.record_result(
+                try:
+                    total = store.total_of([item])
+                except store.CallbackRejected as exc:
+                    report.problems.append(f"{run_uid}: an output was not understood ({exc})")
+                    continue
+                report.results_pulled += store.record_result(
                     db,
                     run_uid=run_uid,
                     input_obj=item.get("input"),
                     custom_data=item.get("custom_data"),
-                    results=[{"total_results": item.get("total_results")}],
+                    total=total,
                     error=None,
                     observed_at=item.get("created_at") or now,
                     callback_ref_uid=None,
                     source="outputs",
                 )
-                report.results_pulled += int(db.conn.total_changes > before)
     if status in store.FINAL_STATUSES:
         with db.conn:
             for item in client.inputs(run_uid):
@@ -82,12 +85,12 @@ def sync_run(
                 if not error or item.get("output_count"):
                     continue
                 data = dict(item.get("input_data") or {})
-                store.record_result(
+                report.errors_pulled += store.record_result(
                     db,
                     run_uid=run_uid,
                     input_obj=data,
                     custom_data=item.get("custom_data"),
-                    results=None,
+                    total=None,
                     error={
                         "error_label": error.get("label"),
                         "message": error.get("message"),
@@ -97,7 +100,6 @@ def sync_run(
                     callback_ref_uid=None,
                     source="inputs",
                 )
-                report.errors_pulled += 1
         for callback in client.list_callbacks(run_uid, status="FAILED"):
             try:
                 client.replay_callback(callback["uid"])
