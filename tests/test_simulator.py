@@ -477,3 +477,15 @@ def test_vendor_schema_copy_helpers_match_generated_bodies():
     body = valid_body(SOFTWARE_MEXICO, callback="https://example.com/x")
     assert contract.errors(contract.async_body_schema(), copy.deepcopy(body)) == []
     assert Path(contract.SCHEMA_FILE).exists()
+
+
+def test_with_no_flags_the_simulator_is_the_well_behaved_sender(recorder_factory):
+    app = create_simulator_app()  # defaults, as `navmetrics simulator` starts it
+    rec, url = recorder_factory()
+    with ServerThread(app) as server:
+        run = run_to_end(server.url, valid_body(SOFTWARE_MEXICO, n=100, callback=url))
+        wait_for(lambda: len(rec.deliveries) == 101, message="101 callbacks")
+        time.sleep(0.3)
+    assert run["status"] == "SUCCEEDED" and run["output_count"] == 100
+    refs = [d["body"]["callback_ref_uid"] for d in rec.deliveries]
+    assert len(refs) == len(set(refs)) == 101

@@ -1,0 +1,53 @@
+"""The store's schema and migrations, on real SQLite files."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from navmetrics import store
+from tests.conftest import SOFTWARE_MEXICO
+
+
+def test_a_new_database_is_migrated_to_the_newest_schema_in_wal_mode(db_path):
+    db = store.open_db(db_path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(store.MIGRATIONS)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert {
+        "searches",
+        "runs",
+        "run_inputs",
+        "callbacks",
+        "observations",
+        "input_errors",
+        "dead_letters",
+    } <= set(db.table_names())
+
+
+def test_opening_again_keeps_the_data(db_path):
+    store.save_searches(store.open_db(db_path), [SOFTWARE_MEXICO])
+    again = store.open_db(db_path)
+    assert len(store.searches_frame(again)) == 1
+
+
+def test_a_database_from_a_newer_navmetrics_is_refused_with_a_message(db_path):
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    with pytest.raises(store.StoreError, match="newer NavMetrics"):
+        store.open_db(db_path)
+
+
+def test_a_file_that_is_not_a_database_is_refused_with_a_message(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are my notes, not a database" * 100)
+    with pytest.raises(store.StoreError, match="not a NavMetrics database"):
+        store.open_db(path)
+
+
+def test_saving_reports_new_already_saved_duplicates_and_invalid(db):
+    first = store.save_searches(db, [SOFTWARE_MEXICO, "nonsense"])
+    second = store.save_searches(db, [SOFTWARE_MEXICO, SOFTWARE_MEXICO + "&page=2"])
+    assert (first.new, first.invalid) == (1, 1)
+    assert (second.new, second.already_saved, second.duplicates_in_input) == (0, 1, 1)
+    assert first.invalid_lines[0]["line"] == 2
