@@ -21,18 +21,23 @@ from tests.conftest import SOFTWARE_MEXICO, free_port
 from tests.test_receiver import callback_body, url_for
 
 
+def receiver_command(db_path: Path, port: int) -> list[str]:
+    """`navmetrics receiver` as a user types it."""
+    return [
+        sys.executable,
+        "-m",
+        "navmetrics.cli",
+        "receiver",
+        "--port",
+        str(port),
+        "--db",
+        str(db_path),
+    ]
+
+
 def start_receiver(db_path: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "navmetrics.cli",
-            "receiver",
-            "--port",
-            str(port),
-            "--db",
-            str(db_path),
-        ],
+        receiver_command(db_path, port),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -140,16 +145,7 @@ def test_the_cli_receiver_on_a_taken_port_exits_with_the_message_not_a_traceback
     holder = bind("127.0.0.1", port, "first", "X")
     try:
         result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "navmetrics.cli",
-                "receiver",
-                "--port",
-                str(port),
-                "--db",
-                str(tmp_path / "x.db"),
-            ],
+            receiver_command(tmp_path / "x.db", port),
             capture_output=True,
             text=True,
             timeout=60,
