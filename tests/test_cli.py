@@ -50,7 +50,7 @@ def test_validate_json_gives_one_object_per_line(tmp_path):
 
 def test_validate_an_unreadable_file_exits_2(tmp_path):
     result = navmetrics("validate", str(tmp_path / "missing.txt"))
-    assert result.returncode == 2 and "cannot read" in result.stderr
+    assert result.returncode == 2 and "Cannot read" in result.stderr
     assert "Traceback" not in result.stderr
 
 

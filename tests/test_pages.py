@@ -111,3 +111,35 @@ def test_settings_page_masks_the_secrets(env, monkeypatch):
     text = str(at.table[0].value)
     assert "sk-live-abcdefghijklmnop" not in text and "t" * 20 not in text
     assert "sk-l…op" in text
+
+
+def test_searches_page_offers_the_invalid_lines_for_download(env):
+    at = page("searches").run()
+    at.text_area[0].input(f"{SOFTWARE_MEXICO}\nnot a url")
+    at.button[0].click().run()
+    assert not at.exception
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Download the invalid lines with their reasons (CSV)"]
+
+
+def test_searches_page_bulk_tags_and_archives(env):
+    db = store.open_db(env)
+    ids = store.save_searches(db, [SOFTWARE_MEXICO, OTHER]).ids
+    at = page("searches").run()
+    assert not at.exception
+    at.multiselect[0].select(at.multiselect[0].options[0]).run()
+    at.text_input[1].input("latam").run()
+    next(b for b in at.button if b.label == "Add tag").click().run()
+    assert not at.exception
+    assert store.searches_frame(db).set_index("id").loc[ids[0], "tags"] == "latam"
+    at.multiselect[0].select(at.multiselect[0].options[1]).run()
+    next(b for b in at.button if b.label == "Archive").click().run()
+    assert not at.exception
+    assert len(store.searches_frame(db)) == 0
+    assert len(store.searches_frame(db, include_archived=True)) == 2
+
+
+def test_searches_page_without_input_says_what_to_do(env):
+    at = page("searches").run()
+    at.button[0].click().run()
+    assert "Paste at least one URL" in at.warning[0].value

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from navmetrics import config, exports, runs, store, urls
+from navmetrics import config, exports, intake, runs, store, urls
 from navmetrics.edges import EdgesClient, EdgesError, EdgesNetworkError, SubmissionUnknown
 from navmetrics.servers import PortTaken, serve_forever
 
@@ -63,43 +63,33 @@ def cmd_receiver(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_lines(path: str) -> list[str]:
-    """Lines of a text file in any common encoding (BOM or not); '-' reads standard input."""
-    raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-    for encoding in (
-        ("utf-8-sig", "utf-16")
-        if raw[:2] in (b"\xff\xfe", b"\xfe\xff")
-        else (
-            "utf-8-sig",
-            "cp1252",
-            "latin-1",
-        )
-    ):
-        try:
-            return raw.decode(encoding).splitlines()
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("latin-1").splitlines()
+def read_rows(path: str) -> list[intake.Row]:
+    """The rows of a list file (TXT, CSV, TSV or XLSX; '-' reads standard input)."""
+    if path == "-":
+        return intake.read_bytes(sys.stdin.buffer.read(), "standard input").rows
+    return intake.read_path(path).rows
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     try:
-        lines = read_lines(args.file)
-    except OSError as exc:
-        return _fail(f"cannot read {args.file}: {exc.strerror or exc}", 2)
+        found = intake.read_path(args.file) if args.file != "-" else None
+        rows = found.rows if found else read_rows("-")
+    except intake.IntakeError as exc:
+        return _fail(str(exc), 2)
+    for warning in found.warnings if found else []:
+        print(f"navmetrics: {warning}", file=sys.stderr)
     counts = {"ok": 0, "warning": 0, "invalid": 0}
-    for number, line in enumerate(lines, start=1):
-        verdict = urls.validate(line)
+    for row in rows:
+        verdict = urls.validate(row.text)
         counts[verdict.status] += 1
         if args.json:
-            print(json.dumps(verdict.as_json(number), ensure_ascii=False))
+            print(json.dumps(verdict.as_json(row.line), ensure_ascii=False))
         else:
-            print(f"{number}\t{verdict.status}\t{verdict.label or ''}\t{verdict.message}")
-    if not args.json:
-        print(
-            f"{counts['ok']} ok, {counts['warning']} warning, {counts['invalid']} invalid",
-            file=sys.stderr,
-        )
+            print(f"{row.line}\t{verdict.status}\t{verdict.label or ''}\t{verdict.message}")
+    print(
+        f"navmetrics: {counts['ok']} ok, {counts['warning']} warning, {counts['invalid']} invalid",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -108,9 +98,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
     db = store.open_db(settings.db_path)
     if args.file:
         try:
-            report = store.save_searches(db, read_lines(args.file))
-        except OSError as exc:
-            return _fail(f"cannot read {args.file}: {exc.strerror or exc}", 2)
+            report = store.save_searches(db, read_rows(args.file))
+        except intake.IntakeError as exc:
+            return _fail(str(exc), 2)
         print(f"navmetrics: {report.summary()}", file=sys.stderr)
         ids = report.ids
     else:

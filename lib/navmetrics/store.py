@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -159,42 +159,114 @@ class ImportReport:
 
 def save_searches(
     db: sqlite_utils.Database,
-    lines: Iterable[str],
+    lines: Iterable[str | Any],
     *,
     tags: str = "",
     origin: str = "import",
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Validate lines and keep each distinct company search once; report what happened to each."""
+    """Validate lines (text, or intake rows with label/tags/notes) and keep each search once.
+
+    Reports what happened to each line; `on_progress(done, total)` is called as lines are checked.
+    """
+    items = list(lines)
     report = ImportReport()
     seen: set[str] = set()
     created = now_utc()
-    with db.conn:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            verdict = urls.validate(line)
-            if verdict.url is None:
+    fresh: list[tuple[str, str, str, str]] = []
+    ordered: list[str] = []
+    for index, item in enumerate(items, start=1):
+        text = item if isinstance(item, str) else item.text
+        number = index if isinstance(item, str) else item.line
+        if on_progress and index % 1000 == 0:
+            on_progress(index, len(items))
+        if not text.strip():
+            if not isinstance(item, str) and item.other.strip():
                 report.invalid += 1
                 report.invalid_lines.append(
-                    {"line": number, "input": line, "message": verdict.message}
+                    {"line": number, "input": item.other, "message": "This row has no URL."}
                 )
-                continue
-            if verdict.url in seen:
-                report.duplicates_in_input += 1
-                continue
-            seen.add(verdict.url)
-            existing = find_search_id(db, verdict.url)
-            if existing is not None:
-                report.already_saved += 1
-                report.ids.append(existing)
-                continue
-            cursor = db.conn.execute(
-                "INSERT INTO searches (url, label, tags, created_at, origin) VALUES (?, ?, ?, ?, ?)",
-                [verdict.url, verdict.label or verdict.url, tags, created, origin],
-            )
-            report.new += 1
-            report.ids.append(int(cursor.lastrowid or 0))
+            continue
+        verdict = urls.validate(text)
+        if verdict.url is None:
+            report.invalid += 1
+            report.invalid_lines.append({"line": number, "input": text, "message": verdict.message})
+            continue
+        if verdict.url in seen:
+            report.duplicates_in_input += 1
+            continue
+        seen.add(verdict.url)
+        ordered.append(verdict.url)
+        label = "" if isinstance(item, str) else item.label
+        row_tags = _merge_tags(tags, "" if isinstance(item, str) else item.tags)
+        notes = "" if isinstance(item, str) else item.notes
+        fresh.append((verdict.url, label or verdict.label or verdict.url, row_tags, notes))
+    if on_progress:
+        on_progress(len(items), len(items))
+    existing = _ids_by_url(db, ordered)
+    with db.conn:
+        db.conn.executemany(
+            "INSERT INTO searches (url, label, tags, notes, created_at, origin) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(u, label, t, n, created, origin) for u, label, t, n in fresh if u not in existing],
+        )
+    ids = _ids_by_url(db, ordered)
+    report.already_saved = len(existing)
+    report.new = len(ordered) - len(existing)
+    report.ids = [ids[u] for u in ordered]
     return report
+
+
+def _merge_tags(*groups: str) -> str:
+    tags: list[str] = []
+    for group in groups:
+        for tag in (group or "").replace(";", ",").split(","):
+            if tag.strip() and tag.strip() not in tags:
+                tags.append(tag.strip())
+    return ", ".join(tags)
+
+
+def _ids_by_url(db: sqlite_utils.Database, wanted: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = list(wanted[start : start + 500])
+        marks = ",".join("?" for _ in chunk)
+        for sid, url in db.conn.execute(
+            f"SELECT id, url FROM searches WHERE url IN ({marks})", chunk
+        ):
+            found[url] = int(sid)
+    return found
+
+
+def update_searches(db: sqlite_utils.Database, changes: dict[int, dict[str, Any]]) -> int:
+    """Apply edits from the library (label, tags, notes, archived); returns rows changed."""
+    allowed = {"label", "tags", "notes", "archived"}
+    changed = 0
+    with db.conn:
+        for sid, fields in changes.items():
+            fields = {k: v for k, v in fields.items() if k in allowed}
+            if "archived" in fields:
+                fields["archived"] = int(bool(fields["archived"]))
+            if "label" in fields and not str(fields["label"] or "").strip():
+                fields.pop("label")  # a search always keeps a name
+            if not fields:
+                continue
+            sets = ", ".join(f"{k} = ?" for k in fields)
+            changed += db.conn.execute(
+                f"UPDATE searches SET {sets} WHERE id = ?", [*fields.values(), sid]
+            ).rowcount
+    return changed
+
+
+def tag_searches(db: sqlite_utils.Database, ids: Sequence[int], tag: str) -> None:
+    """Add one tag to many saved searches at once."""
+    with db.conn:
+        for sid, current in db.conn.execute(
+            f"SELECT id, tags FROM searches WHERE id IN ({','.join('?' for _ in ids)})", list(ids)
+        ).fetchall():
+            db.conn.execute(
+                "UPDATE searches SET tags = ? WHERE id = ?", [_merge_tags(current, tag), sid]
+            )
 
 
 def find_search_id(db: sqlite_utils.Database, url: str) -> int | None:

@@ -15,6 +15,7 @@ from urllib.parse import quote, unquote, urlsplit
 Status = Literal["ok", "warning", "invalid"]
 
 CANONICAL_PREFIX = "https://www.linkedin.com/sales/search/company"
+HYPERLINK = re.compile(r'^[=+@]\s*HYPERLINK\(\s*"([^"]+)"', re.IGNORECASE)
 EDGES_PATTERN = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/sales/search/company.+")
 
 NOISE_PARAMS = frozenset(
@@ -466,9 +467,15 @@ def validate(text: str) -> Verdict:
     raw = text.strip().strip('"').strip("'").strip()
     if not raw:
         return _invalid(text, "Empty line: paste a Sales Navigator company-search URL.")
-    if raw[:1] in "=+-@" and "linkedin.com" not in raw:
-        return _invalid(text, "This cell holds a formula, not a URL; paste the URL itself.")
     notes: list[str] = []
+    hyperlink = HYPERLINK.match(raw)
+    if hyperlink:
+        raw = hyperlink.group(1)
+        notes.append("took the URL out of a HYPERLINK formula")
+    elif raw[:1] in "=+-@":
+        return _invalid(
+            text, "This cell holds a spreadsheet formula, not a URL; paste the URL itself."
+        )
     candidate = raw
     if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", candidate):
         if candidate.lower().startswith(("www.linkedin.com", "linkedin.com")) or re.match(

@@ -1,0 +1,247 @@
+"""Reading lists of URLs from what analysts actually have: pasted text, CSV/TSV, TXT and XLSX.
+
+Every problem is a message that says what to do; a partly bad file keeps its good rows. The URL
+column is found by its header ("url", "link", "search"…) or, failing that, by its content.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_BYTES = 60_000_000
+MAX_ROWS = 100_000
+URL_HEADERS = ("sales_navigator_company_search_url", "url", "link", "search", "sales navigator")
+EXTRA_COLUMNS = {
+    "label": ("label", "name", "segment", "title"),
+    "tags": ("tags", "tag"),
+    "notes": ("notes", "note", "comment", "comments"),
+}
+LINKEDIN = re.compile(r"linkedin\.com", re.I)
+
+
+class IntakeError(ValueError):
+    """The whole input cannot be read; the message says what to do."""
+
+
+@dataclass
+class Row:
+    line: int
+    text: str
+    label: str = ""
+    tags: str = ""
+    notes: str = ""
+    other: str = ""  # the row's other cells, so a row without a URL is reported, not skipped
+
+
+@dataclass
+class Intake:
+    rows: list[Row]
+    warnings: list[str] = field(default_factory=list)
+    source: str = "pasted text"
+
+
+def decode(raw: bytes) -> tuple[str, list[str]]:
+    """Text from bytes in any common encoding; BOMs honoured; a mixed file decoded line by line."""
+    warnings: list[str] = []
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16"), warnings
+    if b"\x00" in raw[:4096]:
+        for encoding in ("utf-16-le", "utf-16-be"):
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            if "linkedin" in text.lower() or "http" in text.lower():
+                return text, warnings
+        raise IntakeError(
+            "This file looks binary (not text, CSV or XLSX). Export the sheet as CSV or XLSX and "
+            "upload that."
+        )
+    try:
+        return raw.decode("utf-8-sig"), warnings
+    except UnicodeDecodeError:
+        pass
+    lines = []
+    mixed = False
+    for piece in raw.split(b"\n"):
+        try:
+            lines.append(piece.decode("utf-8"))
+        except UnicodeDecodeError:
+            lines.append(piece.decode("cp1252", errors="replace"))
+            mixed = True
+    if mixed:
+        warnings.append(
+            "Some lines were not UTF-8 and were read as Windows-1252; check their labels."
+        )
+    return "\n".join(lines).lstrip("\ufeff"), warnings
+
+
+def read_text(text: str, source: str = "pasted text") -> Intake:
+    """Pasted text or a TXT/CSV/TSV file's text."""
+    if not text.strip():
+        raise IntakeError(f"The {source} is empty: paste or upload at least one URL.")
+    sample = "\n".join(text.splitlines()[:50])
+    delimiter = _delimiter(sample)
+    if delimiter is None:
+        rows = [Row(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        return _capped(Intake(rows, source=source))
+    table = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    return _from_table(table, source, first_line=1)
+
+
+def _delimiter(sample: str) -> str | None:
+    """The CSV delimiter, or None for one URL a line (URLs themselves hold commas when decoded)."""
+    lines = [line for line in sample.splitlines() if line.strip()]
+    if not lines:
+        return None
+    for delimiter in ("\t", ";", ","):
+        counts = [_count_outside_urls(line, delimiter) for line in lines]
+        if counts and min(counts) >= 1 and max(counts) == min(counts):
+            return delimiter
+    if all(LINKEDIN.search(line) or not line.strip() for line in lines):
+        return None
+    return "," if any("," in line for line in lines) else None
+
+
+def _count_outside_urls(line: str, delimiter: str) -> int:
+    """Delimiters outside quoted cells and outside the URL itself."""
+    line = re.sub(r'"[^"]*"', "", line)
+    line = re.sub(r"https?://\S+?(?=[\t;,]\S*https?://|[\t;]|,(?![^\s,]*%)|$)", "URL", line)
+    return line.count(delimiter)
+
+
+def _from_table(table: list[list[str]], source: str, first_line: int) -> Intake:
+    table = [r for r in table if any((c or "").strip() for c in r)]
+    if not table:
+        raise IntakeError(f"The {source} has no rows: it is empty or holds only blank lines.")
+    header = [str(c or "").strip().lower() for c in table[0]]
+    url_col = next(
+        (
+            i
+            for i, h in enumerate(header)
+            if any(h == name or h.startswith(name) for name in URL_HEADERS)
+        ),
+        None,
+    )
+    body = (
+        table[1:] if url_col is not None or not any(LINKEDIN.search(c) for c in header) else table
+    )
+    has_header = body is not table
+    if url_col is None:
+        url_col = _url_column_by_content(table[:200])
+    if url_col is None:
+        raise IntakeError(
+            f"No column of LinkedIn URLs found in the {source}. Name the column 'url', or put the "
+            "URLs in a column of their own."
+        )
+    extras = {}
+    if has_header:
+        for name, aliases in EXTRA_COLUMNS.items():
+            extras[name] = next((i for i, h in enumerate(header) if h in aliases), None)
+    rows = []
+    offset = first_line + (1 if has_header else 0)
+    for index, record in enumerate(body):
+        rows.append(
+            Row(
+                line=offset + index,
+                text=_cell(record, url_col),
+                label=_cell(record, extras.get("label")),
+                tags=_cell(record, extras.get("tags")),
+                notes=_cell(record, extras.get("notes")),
+                other=" | ".join(str(c) for i, c in enumerate(record) if i != url_col and c),
+            )
+        )
+    return _capped(Intake(rows, source=source))
+
+
+def _cell(record: list[str], col: int | None) -> str:
+    if col is None or col >= len(record) or record[col] is None:
+        return ""
+    return str(record[col]).strip()
+
+
+def _url_column_by_content(table: list[list[str]]) -> int | None:
+    width = max(len(r) for r in table)
+    scores = [
+        sum(1 for r in table if i < len(r) and LINKEDIN.search(str(r[i] or "")))
+        for i in range(width)
+    ]
+    best = max(range(width), key=lambda i: scores[i])
+    return best if scores[best] else None
+
+
+def _capped(intake: Intake) -> Intake:
+    if len(intake.rows) > MAX_ROWS:
+        intake.warnings.append(
+            f"Only the first {MAX_ROWS:,} of {len(intake.rows):,} rows were read; split the file."
+        )
+        intake.rows = intake.rows[:MAX_ROWS]
+    return intake
+
+
+def read_xlsx(raw: bytes, source: str) -> Intake:
+    from openpyxl import load_workbook
+
+    try:
+        # Formulas as written (not their cached values): a =HYPERLINK("url", "name") keeps its URL.
+        book = load_workbook(io.BytesIO(raw), read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise IntakeError(
+            f"The {source} is not a readable XLSX file ({type(exc).__name__}); re-save it from "
+            "your spreadsheet, or export it as CSV."
+        ) from None
+    sheet = book.worksheets[0] if book.worksheets else None
+    if sheet is None:
+        raise IntakeError(f"The {source} has no sheet.")
+    table = [
+        ["" if c is None else str(c) for c in row] for row in sheet.iter_rows(values_only=True)
+    ]
+    book.close()
+    intake = _from_table(table, source, first_line=1)
+    if len(book.worksheets) > 1:
+        intake.warnings.append("Only the first sheet was read.")
+    return intake
+
+
+def read_bytes(raw: bytes, name: str) -> Intake:
+    """An uploaded or named file, by its content first and its extension second."""
+    if len(raw) > MAX_BYTES:
+        raise IntakeError(
+            f"{name} is {len(raw) / 1e6:.0f} MB; NavMetrics reads files up to "
+            f"{MAX_BYTES // 1_000_000} MB ({MAX_ROWS:,} rows). Split it into smaller files."
+        )
+    if not raw.strip():
+        raise IntakeError(f"{name} is empty: it holds no URL.")
+    if raw[:4] == b"PK\x03\x04" or name.lower().endswith((".xlsx", ".xlsm")):
+        return read_xlsx(raw, name)
+    if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise IntakeError(
+            f"{name} is an old .xls workbook: save it as .xlsx or CSV and upload that."
+        )
+    text, warnings = decode(raw)
+    intake = read_text(text, name)
+    intake.warnings = warnings + intake.warnings
+    return intake
+
+
+def read_path(path: str | Path) -> Intake:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise IntakeError(f"{path.name} is {size / 1e6:.0f} MB; split it into smaller files.")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise IntakeError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    return read_bytes(raw, path.name)
+
+
+def chunks(rows: list[Row], size: int = 2000) -> Iterator[list[Row]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
