@@ -59,6 +59,14 @@ class ServerThread:
         self.thread.join(timeout=15)
 
 
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads a developer's real settings: the real Edges API is never called."""
+    for name in ("EDGES_API_KEY", "EDGES_BASE_URL", "NAVMETRICS_PUBLIC_URL", "NAVMETRICS_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NAVMETRICS_SECRETS_FILE", str(tmp_path / "secrets.toml"))
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "navmetrics.db"

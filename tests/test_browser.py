@@ -36,11 +36,18 @@ class App:
         self.env = {
             k: v
             for k, v in os.environ.items()
-            if k not in ("EDGES_API_KEY", "NAVMETRICS_PUBLIC_URL", "NAVMETRICS_CALLBACK_TOKEN")
+            if k
+            not in (
+                "EDGES_API_KEY",
+                "EDGES_BASE_URL",
+                "NAVMETRICS_PUBLIC_URL",
+                "NAVMETRICS_CALLBACK_TOKEN",
+            )
         } | {
             "NAVMETRICS_DB": str(tmp / "browser.db"),
             "NAVMETRICS_RECEIVER_PORT": str(self.receiver_port),
             "NAVMETRICS_SIMULATOR_PORT": str(self.sim_port),
+            "NAVMETRICS_SECRETS_FILE": str(tmp / "secrets.toml"),
         }
         self.log = open(tmp / "app.log", "w+")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
@@ -142,7 +149,9 @@ def test_skeleton_paste_submit_callback_chart(app: App, page: Page) -> None:
 
     for _ in range(2):  # two runs: two measurements, so each search draws a line
         open_page(page, f"{app.url}/runs", "Runs")
-        page.get_by_role("button", name="Submit").click()
+        page.get_by_text("all searches").click()
+        expect(page.get_by_text(re.compile("Preview: 3 searches in 1 run"))).to_be_visible()
+        page.get_by_role("button", name="Send").click()
         expect(page.get_by_text(re.compile(r"Run [0-9a-f-]{36} submitted"))).to_be_visible(
             timeout=30_000
         )

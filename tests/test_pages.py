@@ -22,6 +22,7 @@ def page(name: str) -> AppTest:
 def env(db_path, monkeypatch):
     monkeypatch.setenv("NAVMETRICS_DB", str(db_path))
     monkeypatch.setenv("NAVMETRICS_CALLBACK_TOKEN", "t" * 20)
+    monkeypatch.setenv("NAVMETRICS_SECRETS_FILE", str(db_path.parent / "secrets.toml"))
     monkeypatch.delenv("EDGES_API_KEY", raising=False)
     return db_path
 
@@ -55,7 +56,10 @@ def test_runs_page_submits_to_the_simulator_and_shows_progress(make_stack):
     store.save_searches(db, [SOFTWARE_MEXICO, OTHER])
     at = page("runs").run()
     assert not at.exception
-    at.button[0].click().run()
+    at.radio[0].set_value("all searches").run()
+    assert "**Preview:** 2 searches in 1 run(s)" in at.info[0].value
+    assert len(stack.sim.runs) == 0, "a preview sends nothing"
+    next(b for b in at.button if b.label == "Send").click().run()
     assert not at.exception
     assert at.success and "submitted" in at.success[0].value
     wait_for(lambda: store.runs_frame(db)["results"].sum() == 2, message="2 results")
@@ -68,7 +72,8 @@ def test_runs_page_says_what_to_do_when_edges_cannot_be_reached(env, monkeypatch
     monkeypatch.setenv("NAVMETRICS_SIMULATOR_PORT", "9")
     store.save_searches(store.open_db(env), [SOFTWARE_MEXICO])
     at = page("runs").run()
-    at.button[0].click().run()
+    at.radio[0].set_value("all searches").run()
+    next(b for b in at.button if b.label == "Send").click().run()
     assert not at.exception
     assert "Cannot reach Edges" in at.error[0].value
 
@@ -108,9 +113,32 @@ def test_settings_page_masks_the_secrets(env, monkeypatch):
     monkeypatch.setenv("EDGES_API_KEY", "sk-live-abcdefghijklmnop")
     at = page("settings").run()
     assert not at.exception
-    text = str(at.table[0].value)
-    assert "sk-live-abcdefghijklmnop" not in text and "t" * 20 not in text
-    assert "sk-l…op" in text
+    shown = at.table[0].value.to_csv()
+    assert "sk-live-abcdefghijklmnop" not in shown and "t" * 20 not in shown
+    assert "sk-l…op" in shown and "live, with callbacks" not in shown
+
+
+def test_settings_page_keeps_a_typed_key_owner_only_and_shows_it_masked(env, tmp_path, monkeypatch):
+    import stat
+
+    monkeypatch.delenv("NAVMETRICS_CALLBACK_TOKEN")  # generated and kept in a file: rotatable
+    at = page("settings").run()
+    at.text_input[0].input("sk-typed-1234567890")
+    at.text_input[2].input("https://tunnel.example.com/")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "API key sk-t…90 saved" in at.success[0].value
+    secrets = tmp_path / "secrets.toml"
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
+    at.run()
+    shown = at.table[0].value.to_csv()
+    assert "sk-typed-1234567890" not in shown and "sk-t…90" in shown
+    assert "https://tunnel.example.com" in shown
+    assert "live, with callbacks" in at.markdown[0].value
+    before = (env.parent / ".callback_token").read_text()
+    next(b for b in at.button if b.label == "Rotate the token").click().run()
+    assert not at.exception
+    assert (env.parent / ".callback_token").read_text() != before
 
 
 def test_searches_page_offers_the_invalid_lines_for_download(env):
@@ -143,3 +171,42 @@ def test_searches_page_without_input_says_what_to_do(env):
     at = page("searches").run()
     at.button[0].click().run()
     assert "Paste at least one URL" in at.warning[0].value
+
+
+def test_runs_page_shows_one_run_and_cancels_it(make_stack):
+    from navmetrics.simulator import SimulatorConfig
+
+    stack = make_stack(SimulatorConfig(pace=0.2, control=True))
+    db = store.open_db(stack.db_path)
+    store.save_searches(db, [SOFTWARE_MEXICO.replace("103323778", str(100 + i)) for i in range(30)])
+    at = page("runs").run()
+    at.radio[0].set_value("all searches").run()
+    next(b for b in at.button if b.label == "Send").click().run()
+    assert not at.exception
+    at.run()
+    detail = at.dataframe[1].value
+    assert len(detail) == 30
+    next(b for b in at.button if b.label == "Cancel this run").click().run()
+    assert not at.exception
+    assert "Cancelled" in at.success[-1].value
+    (run,) = stack.sim.runs.values()
+    wait_for(lambda: run.status == "STOPPED", message="stopped")
+    assert store.runs_frame(db)["status"].iloc[0] == "STOPPED"
+
+
+def test_runs_page_schedules_a_recurring_measurement(make_stack):
+    stack = make_stack()
+    db = store.open_db(stack.db_path)
+    store.save_searches(db, [SOFTWARE_MEXICO, OTHER])
+    at = page("runs").run()
+    at.radio[0].set_value("all searches").run()
+    at.toggle[0].set_value(True).run()
+    next(s for s in at.selectbox if s.label == "Every").set_value("weekly (Monday 09:00)").run()
+    assert "Repeats on cron '0 9 * * 1' (UTC)" in at.info[0].value
+    next(b for b in at.button if b.label == "Send").click().run()
+    assert not at.exception
+    assert "Schedule" in at.success[0].value
+    (schedule,) = stack.sim.schedules.values()
+    assert schedule.cron == "0 9 * * 1"
+    at.run()
+    assert list(at.dataframe[-1].value["cron"]) == ["0 9 * * 1"]

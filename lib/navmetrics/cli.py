@@ -123,6 +123,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
         )
         print(f"navmetrics: {plan.describe()}", file=sys.stderr)
         with EdgesClient(settings.effective_base_url, settings.effective_api_key) as client:
+            if args.schedule:
+                print(runs.schedule(db, client, plan, cron=args.schedule, timezone=args.timezone))
+                return 0
             result = runs.submit(db, client, plan)
     except (ValueError, EdgesError, EdgesNetworkError, SubmissionUnknown) as exc:
         return _fail(str(exc))
@@ -221,6 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     sbm.add_argument("--on", choices=["all", "final"], default="all")
     sbm.add_argument("--identity-mode", choices=["direct", "auto", "managed"], default="auto")
     sbm.add_argument("--identity-id", action="append", default=[], metavar="ID")
+    sbm.add_argument(
+        "--schedule", metavar="CRON", help="recurring: a 5-field cron, e.g. '0 9 * * 1'"
+    )
+    sbm.add_argument("--timezone", default="UTC", help="IANA time zone of the cron (default UTC)")
     sbm.add_argument("--db")
     sbm.set_defaults(func=cmd_submit)
 

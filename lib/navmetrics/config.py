@@ -6,7 +6,9 @@ CLI can hand in exactly what they mean.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -17,6 +19,13 @@ DEFAULT_DB = "data/navmetrics.db"
 RECEIVER_PORT = 8765
 SIMULATOR_PORT = 8790
 SECRETS_FILE = Path(".streamlit/secrets.toml")
+
+
+def secrets_path() -> Path:
+    """The secrets file: `.streamlit/secrets.toml`, or NAVMETRICS_SECRETS_FILE (tests, several setups)."""
+    return Path(os.environ.get("NAVMETRICS_SECRETS_FILE") or SECRETS_FILE)
+
+
 DEMO_API_KEY = "demo-key"
 
 
@@ -105,10 +114,10 @@ def _port(name: str, raw: str | None, default: int) -> int:
     return port
 
 
-def load_settings(env: dict[str, str] | None = None, secrets_file: Path = SECRETS_FILE) -> Settings:
+def load_settings(env: dict[str, str] | None = None, secrets_file: Path | None = None) -> Settings:
     """Read the settings; the environment wins over the secrets file, which wins over defaults."""
     env = dict(os.environ if env is None else env)
-    stored = _read_secrets(secrets_file)
+    stored = _read_secrets(secrets_file or secrets_path())
 
     def get(name: str) -> str | None:
         value = env.get(name) or stored.get(name)
@@ -129,6 +138,68 @@ def load_settings(env: dict[str, str] | None = None, secrets_file: Path = SECRET
             "NAVMETRICS_SIMULATOR_PORT", get("NAVMETRICS_SIMULATOR_PORT"), SIMULATOR_PORT
         ),
     )
+
+
+def save_secret(name: str, value: str, path: Path | None = None) -> None:
+    """Write one setting into the secrets file (owner-only), keeping the others."""
+    if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", name):
+        raise ConfigError(f"{name!r} is not a setting name.")
+    path = path or secrets_path()
+    stored = _read_secrets(path)
+    if value:
+        stored[name] = value
+    else:
+        stored.pop(name, None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(f"{key} = {json.dumps(val)}\n" for key, val in sorted(stored.items()))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
+
+
+def environment() -> dict[str, str]:
+    return dict(os.environ)
+
+
+def origin(name: str, env: dict[str, str], path: Path | None = None) -> str:
+    """Where a setting comes from, so the Settings page can say why a value is what it is."""
+    if env.get(name):
+        return "environment"
+    path = path or secrets_path()
+    if name in _read_secrets(path):
+        return str(path)
+    if name == "NAVMETRICS_CALLBACK_TOKEN":
+        return "generated, kept beside the database"
+    return "default"
+
+
+def save_settings(
+    *, api_key: str, base_url: str, public_url: str, env: dict[str, str], path: Path | None = None
+) -> str:
+    """Keep what was typed on the Settings page in the secrets file; say what took effect."""
+    path = path or secrets_path()
+    said = []
+    for name, value, check in (
+        ("EDGES_BASE_URL", base_url.strip(), True),
+        ("NAVMETRICS_PUBLIC_URL", public_url.strip().rstrip("/"), True),
+    ):
+        if check and value and not re.match(r"^https?://[^\s/]+", value):
+            raise ConfigError(f"{name} must be an http(s) URL, like https://example.com.")
+        if name == "EDGES_BASE_URL" and value == DEFAULT_BASE_URL:
+            value = ""
+        save_secret(name, value, path)
+    if api_key.strip():
+        save_secret("EDGES_API_KEY", api_key.strip(), path)
+        said.append(f"API key {mask(api_key.strip())} saved (owner-only file {path})")
+    shadowed = [
+        n for n in ("EDGES_API_KEY", "EDGES_BASE_URL", "NAVMETRICS_PUBLIC_URL") if env.get(n)
+    ]
+    said.append("settings saved")
+    if shadowed:
+        said.append(f"the environment still overrides {', '.join(shadowed)}")
+    text = "; ".join(said)
+    return text[:1].upper() + text[1:] + "."
 
 
 def token_file(db_path: Path) -> Path:
@@ -162,3 +233,24 @@ def rotate_callback_token(db_path: Path) -> str:
         fh.write(token + "\n")
     os.chmod(path, 0o600)
     return token
+
+
+class TokenSource:
+    """The callback token as it is now: the environment's, else the kept file's (re-read when it
+    changes), so a token rotated on the Settings page takes effect without a restart."""
+
+    def __init__(self, db_path: Path, fixed: str | None = None) -> None:
+        self.path = token_file(db_path)
+        self.fixed = fixed
+        self._seen: tuple[float, str] | None = None
+
+    def __call__(self) -> str:
+        if self.fixed:
+            return self.fixed
+        try:
+            mtime = self.path.stat().st_mtime
+        except OSError:
+            return self._seen[1] if self._seen else ""
+        if self._seen is None or self._seen[0] != mtime:
+            self._seen = (mtime, self.path.read_text(encoding="utf-8").strip())
+        return self._seen[1]

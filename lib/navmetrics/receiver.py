@@ -161,15 +161,23 @@ async def _read_limited(request: Request) -> bytes | None:
 
 
 def create_receiver_app(
-    db_path: Path, token: str, *, on_event: Callable[[str], None] | None = None
+    db_path: Path,
+    token: str | Callable[[], str],
+    *,
+    on_event: Callable[[str], None] | None = None,
 ) -> Starlette:
-    """The receiver as an ordinary Starlette app; the writer thread lives with its lifespan."""
-    if not token:
+    """The receiver as an ordinary Starlette app; the writer lives with its lifespan.
+
+    `token` may be a callable, read at each request, so a rotated token takes effect at once.
+    """
+    current_token = token if callable(token) else (lambda: token)
+    if not current_token():
         raise ValueError("the receiver needs a callback token")
     writer = GroupWriter(db_path)
 
     async def callbacks(request: Request) -> JSONResponse:
-        if not _bearer_ok(request.headers.get("authorization"), token):
+        expected = current_token()
+        if not expected or not _bearer_ok(request.headers.get("authorization"), expected):
             return JSONResponse({"error": "missing or wrong bearer token"}, status_code=401)
         content_type = request.headers.get("content-type", "")
         if content_type.split(";")[0].strip().lower() != "application/json":

@@ -154,3 +154,33 @@ def find_run_by_name(client: EdgesClient, name: str) -> dict[str, Any] | None:
         if run.get("name") == name:
             return run
     return None
+
+
+CRON_PRESETS = {
+    "daily (09:00)": "0 9 * * *",
+    "weekly (Monday 09:00)": "0 9 * * 1",
+    "monthly (1st, 09:00)": "0 9 1 * *",
+}
+
+
+def schedule(
+    db: sqlite_utils.Database, client: EdgesClient, plan: Plan, *, cron: str, timezone: str
+) -> str:
+    """Send the plan to /run/schedule for recurring measurement; returns the schedule uid."""
+    if len(cron.split()) != 5:
+        raise ValueError(f"'{cron}' is not a 5-field cron expression (e.g. '0 9 * * 1').")
+    searches = store.searches_by_ids(db, plan.search_ids)
+    if len(searches) > MAX_INPUTS_PER_RUN:
+        raise ValueError(f"A schedule holds at most {MAX_INPUTS_PER_RUN:,} searches.")
+    body = bodies(plan, searches, "nm-" + secrets.token_hex(4))[0]
+    body.update(cron=cron, timezone=timezone)
+    answer = client.run_schedule(body)
+    store.record_schedule(db, answer, name=body["name"], search_ids=plan.search_ids)
+    return str(answer["schedule_uid"])
+
+
+def cancel(db: sqlite_utils.Database, client: EdgesClient, run_uid: str) -> None:
+    """Cancel a run at Edges; no further callbacks come after it."""
+    answer = client.cancel_run(run_uid)
+    status = str(answer.get("status") or "").upper()
+    store.set_run_status(db, run_uid, status if status in store.FINAL_STATUSES else "STOPPED")

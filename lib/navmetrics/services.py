@@ -6,23 +6,61 @@ reported clearly and the dashboard runs on without it; the Overview page shows i
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sys
 from dataclasses import dataclass, field
 
-from navmetrics.config import ConfigError, ensure_callback_token, load_settings
+from navmetrics import store, sync
+from navmetrics.config import ConfigError, TokenSource, ensure_callback_token, load_settings
+from navmetrics.edges import EdgesClient
 from navmetrics.receiver import create_receiver_app
 from navmetrics.servers import PortTaken, Running, start_embedded
 from navmetrics.simulator import SimulatorConfig, create_simulator_app
+
+POLL_SECONDS = 15.0
 
 
 @dataclass
 class Services:
     running: list[Running] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    poller: asyncio.Task[None] | None = None
 
     async def stop(self) -> None:
+        if self.poller:
+            self.poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.poller
         for service in reversed(self.running):
             await service.stop()
+
+
+def sync_once() -> str:
+    """One reconciliation pass with the settings in force now (they may have changed)."""
+    settings = load_settings()
+    db = store.open_db(settings.db_path, durable=False)
+    try:
+        if not sync.runs_needing_sync(db):
+            return "nothing to sync"
+        with EdgesClient(settings.effective_base_url, settings.effective_api_key) as client:
+            return sync.sync(db, client).summary()
+    finally:
+        db.conn.close()
+
+
+async def poll_forever(every: float = POLL_SECONDS) -> None:
+    """Poll mode: with no public URL, results come home only by pulling them."""
+    while True:
+        await asyncio.sleep(every)
+        if load_settings().mode != "poll":
+            continue
+        try:
+            summary = await asyncio.to_thread(sync_once)
+        except Exception as exc:  # a network fault must not stop polling
+            summary = f"sync failed: {exc}"
+        if summary != "nothing to sync":
+            print(f"NavMetrics: poll mode: {summary}", file=sys.stderr, flush=True)
 
 
 async def start_services() -> Services:
@@ -37,7 +75,9 @@ async def start_services() -> Services:
     wanted = [
         (
             "callback receiver",
-            lambda: create_receiver_app(settings.db_path, settings.callback_token or ""),
+            lambda: create_receiver_app(
+                settings.db_path, TokenSource(settings.db_path, load_settings().callback_token)
+            ),
             settings.receiver_host,
             settings.receiver_port,
             "NAVMETRICS_RECEIVER_PORT",
@@ -61,5 +101,6 @@ async def start_services() -> Services:
             print(f"NavMetrics: {exc}", file=sys.stderr, flush=True)
             continue
         services.running.append(running)
-        print(f"NavMetrics: {name} listening on {running.url}", flush=True)
+        print(f"NavMetrics: {name} listening on {running.url}", file=sys.stderr, flush=True)
+    services.poller = asyncio.create_task(poll_forever())
     return services

@@ -594,8 +594,8 @@ def create_simulator_app(
         key = request.headers.get("x-api-key")
         return bool(key) and (sim.api_key is None or key == sim.api_key)
 
-    async def guard(request: Request) -> JSONResponse | None:
-        if sim.config.faults.slow_answers:
+    async def guard(request: Request, *, slow: bool = True) -> JSONResponse | None:
+        if slow and sim.config.faults.slow_answers:
             await asyncio.sleep(sim.config.faults.slow_answers)
         if not authorised(request):
             return api_error(
@@ -654,7 +654,8 @@ def create_simulator_app(
         return await _submit(request, contract.async_body_schema(), "async")
 
     async def _submit(request: Request, schema: dict[str, Any], mode: str) -> JSONResponse:
-        if (denied := await guard(request)) is not None:
+        # A slow submission is slow after the run exists: the "did it go through?" case.
+        if (denied := await guard(request, slow=False)) is not None:
             return denied
         body, bad = await read_body(request)
         if bad is not None:
@@ -664,6 +665,8 @@ def create_simulator_app(
         if (limited := faulty_submission()) is not None:
             return limited
         run = sim.create_run(body, mode)
+        if sim.config.faults.slow_answers:
+            await asyncio.sleep(sim.config.faults.slow_answers)
         if sim.submissions <= (
             sim.config.faults.rate_limit_submissions + sim.config.faults.error_after_create
         ):

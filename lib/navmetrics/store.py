@@ -93,6 +93,20 @@ MIGRATIONS: list[str] = [
         body BLOB
     );
     """,
+    # 2: recurring measurements sent to /run/schedule
+    """
+    CREATE TABLE schedules (
+        schedule_uid TEXT PRIMARY KEY,
+        name TEXT,
+        cron TEXT,
+        timezone TEXT NOT NULL,
+        search_ids TEXT NOT NULL,
+        status TEXT NOT NULL,
+        next_execution_at TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX runs_by_schedule ON runs (scheduled_run_uid);
+    """,
 ]
 
 
@@ -327,6 +341,65 @@ def runs_frame(db: sqlite_utils.Database) -> pd.DataFrame:
                (SELECT COUNT(*) FROM input_errors e WHERE e.run_uid = r.run_uid) AS errors,
                r.created_at, r.last_callback_at, r.callback_on
         FROM runs r ORDER BY r.created_at DESC
+        """,
+        db.conn,
+    )
+
+
+def set_run_status(db: sqlite_utils.Database, run_uid: str, status: str) -> None:
+    with db.conn:
+        db.conn.execute(
+            "UPDATE runs SET status = ?, updated_at = ? WHERE run_uid = ?",
+            [status, now_utc(), run_uid],
+        )
+
+
+def run_detail(db: sqlite_utils.Database, run_uid: str) -> pd.DataFrame:
+    """Each input of a run with its result or its error (or neither yet)."""
+    return pd.read_sql_query(
+        """
+        SELECT s.id AS search_id, s.label, o.total_results, e.label AS error,
+               e.message AS error_message, COALESCE(o.observed_at, e.observed_at) AS received_at,
+               COALESCE(o.source, e.source) AS came_by
+        FROM run_inputs i JOIN searches s ON s.id = i.search_id
+        LEFT JOIN observations o ON o.run_uid = i.run_uid AND o.search_id = i.search_id
+        LEFT JOIN input_errors e ON e.run_uid = i.run_uid AND e.search_id = i.search_id
+        WHERE i.run_uid = ? ORDER BY s.label
+        """,
+        db.conn,
+        params=[run_uid],
+    )
+
+
+def record_schedule(
+    db: sqlite_utils.Database, answer: dict[str, Any], *, name: str, search_ids: Sequence[int]
+) -> None:
+    with db.conn:
+        db.conn.execute(
+            "INSERT OR REPLACE INTO schedules (schedule_uid, name, cron, timezone, search_ids, "
+            "status, next_execution_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                answer["schedule_uid"],
+                name,
+                answer.get("cron"),
+                answer.get("timezone") or "UTC",
+                json.dumps(list(search_ids)),
+                answer.get("status") or "ACTIVE",
+                answer.get("next_execution_at"),
+                answer.get("created_at") or now_utc(),
+            ],
+        )
+
+
+def schedules_frame(db: sqlite_utils.Database) -> pd.DataFrame:
+    """Schedules made here, with how many runs each has produced so far."""
+    return pd.read_sql_query(
+        """
+        SELECT sc.schedule_uid, sc.name, sc.cron, sc.timezone, sc.status, sc.next_execution_at,
+               json_array_length(sc.search_ids) AS searches,
+               (SELECT COUNT(*) FROM runs r WHERE r.scheduled_run_uid = sc.schedule_uid) AS runs,
+               sc.created_at
+        FROM schedules sc ORDER BY sc.created_at DESC
         """,
         db.conn,
     )
