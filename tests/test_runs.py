@@ -131,3 +131,30 @@ def test_a_result_that_comes_both_ways_counts_once(make_stack):
         report = sync.sync(db, client, [run_uid])
     assert report.results_pulled == 0
     assert observations_and_errors(db) == (4, 0)
+
+
+def test_more_than_the_per_run_limit_becomes_several_runs(db, monkeypatch):
+    monkeypatch.setattr(runs, "MAX_INPUTS_PER_RUN", 2)
+    ids = store.save_searches(db, URLS[:5]).ids
+    plan = runs.plan_for(load_settings(), ids, name="big")
+    made = runs.bodies(plan, store.searches_by_ids(db, ids), "nm-k")
+    assert [len(b["inputs"]) for b in made] == [2, 2, 1]
+    assert [b["name"] for b in made] == ["big (1/3) · nm-k", "big (2/3) · nm-k", "big (3/3) · nm-k"]
+    assert plan.run_count == 3
+    assert all(vendor_errors("request", b) == [] for b in made)
+
+
+def test_poll_mode_pulls_in_the_background_of_the_dashboard(make_stack, monkeypatch):
+    from navmetrics import services
+
+    stack = make_stack(receiver=False)
+    monkeypatch.setenv("EDGES_API_KEY", "live-key")
+    monkeypatch.setenv("EDGES_BASE_URL", stack.simulator_url)
+    db = store.open_db(stack.db_path)
+    ids = store.save_searches(db, URLS[:3]).ids
+    with EdgesClient(stack.simulator_url, "k") as client:
+        (run_uid,) = runs.submit(db, client, runs.plan_for(load_settings(), ids, name="p")).run_uids
+    wait_for(lambda: stack.sim.runs[run_uid].status == "SUCCEEDED")
+    assert "3 result(s)" in services.sync_once()
+    assert services.sync_once() == "nothing to sync"
+    assert observations_and_errors(db) == (3, 0)
