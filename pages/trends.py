@@ -1,21 +1,39 @@
-"""Trends: total_results of every saved search over time."""
+"""Trends: every saved search over time, segments side by side, numbers out."""
 
 import streamlit as st
 
-from navmetrics import charts, store
+from navmetrics import charts, store, trends, urls
 from navmetrics.ui import context
+from navmetrics.ui import trends as widgets
 
 st.title("Trends")
 settings = context.settings()
 db = context.database(settings)
-observations = store.observations_frame(db)
+measurements = store.measurements_frame(db)
 
-if observations.empty:
+if measurements["total_results"].notna().sum() == 0:
     st.info("No measurements yet: save searches, then submit them from the Runs page.")
-else:
-    labels = sorted(observations["label"].unique())
-    shown = st.multiselect("Searches", labels, default=labels[:10])
-    log_scale = st.toggle("Log scale")
-    chosen = observations[observations["label"].isin(shown)]
-    st.altair_chart(charts.trend_chart(chosen, log_scale=log_scale), width="stretch")
-    st.caption(f"{len(chosen)} measurements of {chosen['label'].nunique()} searches.")
+    st.stop()
+
+shown = widgets.selection(measurements)
+log_scale = st.toggle("Log scale")
+chart = charts.trend_chart(shown, log_scale=log_scale)
+st.altair_chart(chart, width="stretch")
+failed = int(shown["total_results"].isna().sum())
+st.caption(
+    f"{int(shown['total_results'].notna().sum())} measurements of {shown['search_id'].nunique()} "
+    f"searches" + (f"; {failed} failed measurement(s) shown as gaps." if failed else ".")
+)
+widgets.export_buttons(shown, chart)
+
+st.subheader("Growth")
+widgets.growth(shown)
+
+st.subheader("Side by side (latest)")
+latest = trends.latest_by_search(shown)
+filters = {
+    int(row.id): " · ".join(f.describe() for f in urls.validate(row.url).filters)
+    for row in store.searches_frame(db, include_archived=True).itertuples()
+    if row.id in set(latest["search_id"])
+}
+st.altair_chart(charts.comparison_chart(latest, filters), width="stretch")

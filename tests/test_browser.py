@@ -30,7 +30,7 @@ pytestmark = pytest.mark.browser
 
 
 class App:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, demo_history: bool = False) -> None:
         self.port, self.receiver_port, self.sim_port = free_port(), free_port(), free_port()
         self.url = f"http://localhost:{self.port}"
         self.env = {
@@ -48,6 +48,7 @@ class App:
             "NAVMETRICS_RECEIVER_PORT": str(self.receiver_port),
             "NAVMETRICS_SIMULATOR_PORT": str(self.sim_port),
             "NAVMETRICS_SECRETS_FILE": str(tmp / "secrets.toml"),
+            "NAVMETRICS_DEMO_HISTORY": "1" if demo_history else "0",
         }
         self.log = open(tmp / "app.log", "w+")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
@@ -86,8 +87,8 @@ class App:
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[App]:
-    running = App(tmp_path)
+def app(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[App]:
+    running = App(tmp_path, demo_history=getattr(request, "param", False))
     try:
         running.wait_ready()
         yield running
@@ -180,3 +181,32 @@ def test_skeleton_paste_submit_callback_chart(app: App, page: Page) -> None:
     no_exception_shown(page)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "skeleton-trends.png"), full_page=True)  # for the record
+
+
+@pytest.mark.parametrize("app", [True], indirect=True, ids=["demo-history"])
+def test_trends_in_demo_mode_draw_change_selection_and_download(
+    app: App, page: Page, tmp_path: Path
+) -> None:
+    open_page(page, f"{app.url}/trends", "Trends")
+    full = page.get_by_text(re.compile(r"^2\d\d measurements of 8 searches"))  # 27 weeks x 8
+    started = time.monotonic()
+    while not full.count() and time.monotonic() - started < 90:  # made in the background
+        page.wait_for_timeout(1000)
+        page.reload()
+    print(f"demo history complete on the page after {time.monotonic() - started:.0f} s")
+    expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible(timeout=30_000)
+    no_exception_shown(page)
+    page.get_by_text("searches I pick").click()
+    expect(page.get_by_text(re.compile(r"^\d+ measurements of 5 searches"))).to_be_visible(
+        timeout=30_000
+    )
+    no_exception_shown(page)
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="CSV", exact=True).click()
+    saved = tmp_path / "trends.csv"
+    download_info.value.save_as(saved)
+    lines = saved.read_text().splitlines()
+    assert lines[0].startswith("search_id,label,total_results,observed_at")
+    assert len({line.split(",")[0] for line in lines[1:]}) == 5
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "demo-trends.png"), full_page=True)

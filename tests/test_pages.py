@@ -78,21 +78,77 @@ def test_runs_page_says_what_to_do_when_edges_cannot_be_reached(env, monkeypatch
     assert "Cannot reach Edges" in at.error[0].value
 
 
-def test_trends_page_draws_a_line_per_search(env):
+def measured(db, ids, weeks=4, failed=()):
+    """Weekly measurements of each search; (search index, week) pairs in `failed` are errors."""
+    for week in range(weeks):
+        day = f"2026-11-{1 + 7 * week:02d}T09:00:00Z"
+        for n, sid in enumerate(ids):
+            if (n, week) in failed:
+                db.execute(
+                    "INSERT INTO input_errors (search_id, run_uid, label, message, observed_at, source)"
+                    " VALUES (?, ?, 'LK_ERROR', 'LinkedIn failed', ?, 'test')",
+                    [sid, f"r{week}", day],
+                )
+            else:
+                db.execute(
+                    "INSERT INTO observations (search_id, run_uid, total_results, observed_at, source)"
+                    " VALUES (?, ?, ?, ?, 'test')",
+                    [sid, f"r{week}", (n + 1) * 1000 + week * 10 * (n + 1), day],
+                )
+    db.conn.commit()
+
+
+def chart_rows(at, index=0):
+    import json
+
+    proto = at.get("vega_lite_chart")[index].proto
+    spec = json.loads(proto.spec)
+    return spec, [row for dataset in proto.datasets for row in _arrow_rows(dataset)]
+
+
+def _arrow_rows(dataset):
+    import pyarrow as pa
+
+    table = pa.ipc.open_stream(dataset.data.data).read_all()
+    return table.to_pylist()
+
+
+def test_trends_page_draws_lines_with_gaps_for_failed_measurements(env):
     db = store.open_db(env)
     ids = store.save_searches(db, [SOFTWARE_MEXICO, OTHER]).ids
-    for run, day in (("r1", "2026-11-01"), ("r2", "2026-11-08")):
-        for sid, total in zip(ids, (100, 200), strict=True):
-            db.execute(
-                "INSERT INTO observations (search_id, run_uid, total_results, observed_at, source) "
-                "VALUES (?, ?, ?, ?, 'test')",
-                [sid, run, total, f"{day}T09:00:00Z"],
-            )
-    db.conn.commit()
+    measured(db, ids, failed={(1, 2)})
     at = page("trends").run()
     assert not at.exception
-    assert len(at.get("vega_lite_chart")) == 1
-    assert "4 measurements of 2 searches" in at.caption[0].value
+    assert (
+        at.caption[0].value
+        == "7 measurements of 2 searches; 1 failed measurement(s) shown as gaps."
+    )
+    spec, rows = chart_rows(at)
+    uk = [r for r in rows if r["label"].endswith("United Kingdom")]
+    assert [r["total_results"] for r in uk] == [2000.0, 2020.0, None, 2060.0]
+    assert spec["mark"]["invalid"] == "break-paths-show-domains"
+    assert "change" in {t["field"] for t in spec["encoding"]["tooltip"]}
+
+
+def test_trends_growth_table_and_selection(env):
+    db = store.open_db(env)
+    ids = store.save_searches(db, [SOFTWARE_MEXICO, OTHER]).ids
+    measured(db, ids)
+    at = page("trends").run()
+    growth = at.dataframe[0].value.set_index("label")
+    mexico = growth.loc["Software Development · 51-200 · Mexico"]
+    assert (mexico["latest"], mexico["previous"], mexico["change"]) == (1030, 1000, 30)
+    assert mexico["change_pct"] == 3.0 and mexico["move"] == ""
+    uk = growth.loc["Software Development · 51-200 · United Kingdom"]
+    assert list(uk["trend"]) == [2000.0, 2020.0, 2040.0, 2060.0]
+    at.number_input[1].set_value(2.0).run()
+    assert set(at.dataframe[0].value["move"]) == {"▲ beyond threshold"}
+    at.radio[0].set_value("searches I pick").run()
+    at.multiselect[0].set_value(["Software Development · 51-200 · Mexico"]).run()
+    assert not at.exception
+    assert at.caption[0].value.startswith("4 measurements of 1 searches")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["CSV", "XLSX"]
 
 
 def test_trends_page_without_data_says_what_to_do(env):

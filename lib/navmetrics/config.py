@@ -53,6 +53,7 @@ class Settings:
     receiver_port: int = RECEIVER_PORT
     simulator_host: str = "127.0.0.1"
     simulator_port: int = SIMULATOR_PORT
+    demo_history: bool = True
     extras: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -134,6 +135,7 @@ def load_settings(env: dict[str, str] | None = None, secrets_file: Path | None =
             "NAVMETRICS_RECEIVER_PORT", get("NAVMETRICS_RECEIVER_PORT"), RECEIVER_PORT
         ),
         simulator_host="127.0.0.1",
+        demo_history=(get("NAVMETRICS_DEMO_HISTORY") or "1").lower() not in ("0", "false", "no"),
         simulator_port=_port(
             "NAVMETRICS_SIMULATOR_PORT", get("NAVMETRICS_SIMULATOR_PORT"), SIMULATOR_PORT
         ),

@@ -38,3 +38,24 @@ def safe_for_spreadsheets(frame: pd.DataFrame) -> pd.DataFrame:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
             out[column] = out[column].map(neutralise)
     return out
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    return safe_for_spreadsheets(frame).to_csv(index=False).encode("utf-8")
+
+
+def to_xlsx_bytes(frame: pd.DataFrame, sheet: str = "NavMetrics") -> bytes:
+    """An XLSX workbook; text cells that look like formulas are written as text."""
+    import io
+
+    out = safe_for_spreadsheets(frame)
+    for column in out.columns:  # Excel keeps no time zones
+        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
+            out[column] = out[column].dt.tz_convert("UTC").dt.tz_localize(None)
+        elif out[column].map(lambda v: isinstance(v, list)).any():
+            out[column] = out[column].map(
+                lambda v: ", ".join(map(str, v)) if isinstance(v, list) else v
+            )
+    buffer = io.BytesIO()
+    out.to_excel(buffer, index=False, sheet_name=sheet, engine="openpyxl")
+    return buffer.getvalue()

@@ -115,7 +115,9 @@ class SubmitResult:
     unknown: list[str]
 
 
-def submit(db: sqlite_utils.Database, client: EdgesClient, plan: Plan) -> SubmitResult:
+def submit(
+    db: sqlite_utils.Database, client: EdgesClient, plan: Plan, *, origin: str = "submitted"
+) -> SubmitResult:
     """Send the plan; record each run. A lost answer is looked up before anything is resent."""
     searches = store.searches_by_ids(db, plan.search_ids)
     key = "nm-" + secrets.token_hex(4)
@@ -144,6 +146,7 @@ def submit(db: sqlite_utils.Database, client: EdgesClient, plan: Plan) -> Submit
             name=body["name"],
             search_ids=ids,
             callback_on=plan.callback_on if plan.callback_url else None,
+            origin=origin,
         )
         result.run_uids.append(answer["run_uid"])
     return result

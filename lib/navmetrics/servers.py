@@ -63,6 +63,7 @@ class Running:
     url: str
     server: _QuietServer
     task: asyncio.Task[None]
+    app: Any = None
 
     async def stop(self) -> None:
         self.server.should_exit = True
@@ -82,7 +83,7 @@ async def start_embedded(app: Any, host: str, port: int, name: str, env_var: str
         await asyncio.sleep(0.01)
     if not server.started:
         raise RuntimeError(f"The {name} did not start on {host}:{port}; see the log above.")
-    return Running(name, f"http://{host}:{port}", server, task)
+    return Running(name, f"http://{host}:{port}", server, task, app)
 
 
 def serve_forever(app: Any, host: str, port: int, name: str, env_var: str) -> None:

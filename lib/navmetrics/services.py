@@ -10,9 +10,16 @@ import asyncio
 import contextlib
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 
-from navmetrics import store, sync
-from navmetrics.config import ConfigError, TokenSource, ensure_callback_token, load_settings
+from navmetrics import demo, store, sync
+from navmetrics.config import (
+    ConfigError,
+    Settings,
+    TokenSource,
+    ensure_callback_token,
+    load_settings,
+)
 from navmetrics.edges import EdgesClient
 from navmetrics.receiver import create_receiver_app
 from navmetrics.servers import PortTaken, Running, start_embedded
@@ -26,12 +33,14 @@ class Services:
     running: list[Running] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     poller: asyncio.Task[None] | None = None
+    demo: asyncio.Task[None] | None = None
 
     async def stop(self) -> None:
-        if self.poller:
-            self.poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.poller
+        for task in (self.poller, self.demo):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         for service in reversed(self.running):
             await service.stop()
 
@@ -103,4 +112,33 @@ async def start_services() -> Services:
         services.running.append(running)
         print(f"NavMetrics: {name} listening on {running.url}", file=sys.stderr, flush=True)
     services.poller = asyncio.create_task(poll_forever())
+    simulator = next((r for r in services.running if r.name.startswith("Edges simulator")), None)
+    receiver_up = any(r.name == "callback receiver" for r in services.running)
+    if settings.demo and settings.demo_history and simulator is not None and receiver_up:
+        services.demo = asyncio.create_task(asyncio.to_thread(fill_demo, settings, simulator.app))
     return services
+
+
+def fill_demo(settings: Settings, app: Any) -> None:
+    """First start in demo mode: make the demo history (in a thread; the simulator is in the loop)."""
+    db = store.open_db(settings.db_path, durable=False)
+    try:
+        if demo.state(db) is None and store.searches_frame(db).empty:
+            made = demo.fill(db, settings, app.state.sim)
+            print(
+                f"NavMetrics: demo history made ({made} weekly runs)", file=sys.stderr, flush=True
+            )
+    except Exception as exc:  # the demo is a convenience: report, never stop the dashboard
+        print(f"NavMetrics: the demo history could not be made: {exc}", file=sys.stderr, flush=True)
+    finally:
+        db.conn.close()
+
+
+def receiver_health(url: str) -> bool:
+    """Whether a receiver answers its /healthz at `url`."""
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

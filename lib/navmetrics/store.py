@@ -107,6 +107,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX runs_by_schedule ON runs (scheduled_run_uid);
     """,
+    # 3: facts about the database itself (e.g. whether the demo history was filled or removed)
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 ]
 
 
@@ -316,15 +320,17 @@ def record_run(
     callback_on: str | None,
     status: str = "QUEUED",
     created_at: str | None = None,
+    origin: str = "submitted",
 ) -> None:
     """Remember a run we submitted and which saved searches it measures."""
     stamp = created_at or now_utc()
     with db.conn:
         db.conn.execute(
             "INSERT INTO runs (run_uid, name, status, callback_on, inputs_count, created_at, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_uid) DO UPDATE SET "
-            "name=excluded.name, inputs_count=excluded.inputs_count, callback_on=excluded.callback_on",
-            [run_uid, name, status, callback_on, len(search_ids), stamp, stamp],
+            "updated_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_uid) DO UPDATE "
+            "SET name=excluded.name, inputs_count=excluded.inputs_count, "
+            "callback_on=excluded.callback_on, origin=excluded.origin",
+            [run_uid, name, status, callback_on, len(search_ids), stamp, stamp, origin],
         )
         db.conn.executemany(
             "INSERT OR IGNORE INTO run_inputs (run_uid, search_id) VALUES (?, ?)",
@@ -680,6 +686,73 @@ def observations_frame(
     )
     frame["observed_at"] = pd.to_datetime(frame["observed_at"], utc=True, format="ISO8601")
     return frame
+
+
+def measurements_frame(
+    db: sqlite_utils.Database, search_ids: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """Observations and failed measurements together: a failure is a row without a number.
+
+    Charts draw a failure as a gap in the line, never as a zero.
+    """
+    where, params = "", []
+    if search_ids:
+        marks = ",".join("?" for _ in search_ids)
+        where = f"WHERE m.search_id IN ({marks})"
+        params = list(search_ids)
+    frame = pd.read_sql_query(
+        f"""
+        SELECT m.search_id, s.label, s.tags, m.total_results, m.observed_at, m.run_uid, m.error
+        FROM (
+            SELECT search_id, total_results, observed_at, run_uid, NULL AS error FROM observations
+            UNION ALL
+            SELECT search_id, NULL, observed_at, run_uid, COALESCE(label, message) FROM input_errors
+            WHERE search_id IS NOT NULL
+        ) m JOIN searches s ON s.id = m.search_id
+        {where} ORDER BY m.observed_at
+        """,
+        db.conn,
+        params=params,
+    )
+    frame["observed_at"] = pd.to_datetime(frame["observed_at"], utc=True, format="ISO8601")
+    frame["total_results"] = frame["total_results"].astype("Float64")
+    return frame
+
+
+def get_meta(db: sqlite_utils.Database, key: str) -> str | None:
+    row = db.conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
+    with db.conn:
+        db.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+
+
+def restamp_run(db: sqlite_utils.Database, run_uid: str, when: str) -> None:
+    """Date a run's measurements by when the run ran (the demo history's simulated dates)."""
+    with db.conn:
+        for table in ("observations", "input_errors"):
+            db.conn.execute(
+                f"UPDATE {table} SET observed_at = ? WHERE run_uid = ?", [when, run_uid]
+            )
+        db.conn.execute("UPDATE runs SET created_at = ? WHERE run_uid = ?", [when, run_uid])
+
+
+def remove_demo(db: sqlite_utils.Database) -> int:
+    """Delete the demo history: its searches, runs and everything measured by them."""
+    with db.conn:
+        ids = [r[0] for r in db.conn.execute("SELECT id FROM searches WHERE origin = 'demo'")]
+        runs = [r[0] for r in db.conn.execute("SELECT run_uid FROM runs WHERE origin = 'demo'")]
+        for run_uid in runs:
+            for table in ("observations", "input_errors", "run_inputs", "callbacks"):
+                db.conn.execute(f"DELETE FROM {table} WHERE run_uid = ?", [run_uid])
+            db.conn.execute("DELETE FROM runs WHERE run_uid = ?", [run_uid])
+        for sid in ids:
+            for table in ("observations", "input_errors", "run_inputs"):
+                db.conn.execute(f"DELETE FROM {table} WHERE search_id = ?", [sid])
+            db.conn.execute("DELETE FROM searches WHERE id = ?", [sid])
+    return len(ids)
 
 
 def counts(db: sqlite_utils.Database) -> dict[str, Any]:

@@ -1,0 +1,87 @@
+"""Widgets of the Trends page: what to show, the growth table, and the export buttons."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from navmetrics import charts, exports, trends
+
+
+def _tags(frame: pd.DataFrame) -> list[str]:
+    found: set[str] = set()
+    for text in frame["tags"].fillna("").unique():
+        found.update(t.strip() for t in text.split(",") if t.strip())
+    return sorted(found)
+
+
+def selection(measurements: pd.DataFrame) -> pd.DataFrame:
+    """Choose searches by name, by tag, or the top N by size or growth."""
+    how = st.radio("Show", ["top searches", "searches I pick", "a tag"], horizontal=True)
+    if how == "searches I pick":
+        labels = measurements.drop_duplicates("search_id").set_index("label")["search_id"]
+        picked = st.multiselect("Searches", sorted(labels.index), default=sorted(labels.index)[:5])
+        return trends.pick(measurements, search_ids=[int(labels[p]) for p in picked] or [-1])
+    if how == "a tag":
+        tags = _tags(measurements)
+        if not tags:
+            st.info("No tags yet: tag searches on the Searches page.")
+            return measurements.iloc[0:0]
+        return trends.pick(measurements, tag=st.selectbox("Tag", tags))
+    left, right = st.columns(2)
+    top = left.number_input("How many", min_value=1, max_value=50, value=8)
+    by = right.selectbox("Ranked by", ["size", "growth over 30 days"])
+    return trends.pick(measurements, top=int(top), by="size" if by == "size" else "growth")
+
+
+def growth(measurements: pd.DataFrame) -> None:
+    left, right = st.columns(2)
+    days = left.selectbox(
+        "Change over", [7, 30, 90, 180, 365], index=1, format_func=lambda d: f"{d} days"
+    )
+    threshold = right.number_input("Highlight moves beyond (%)", min_value=0.0, value=5.0, step=0.5)
+    table = trends.growth_table(measurements, days=int(days))
+    if table.empty:
+        st.caption("No successful measurement in this window.")
+        return
+    table["move"] = table["change_pct"].map(
+        lambda p: (
+            "▲ beyond threshold"
+            if p is not None and p > threshold
+            else "▼ beyond threshold"
+            if p is not None and p < -threshold
+            else ""
+        )
+    )
+    st.dataframe(
+        table.drop(columns=["search_id"]).sort_values("change_pct", ascending=False),
+        hide_index=True,
+        column_config={
+            "latest": st.column_config.NumberColumn("Latest", format="localized"),
+            "previous": st.column_config.NumberColumn(f"{days} days before", format="localized"),
+            "change": st.column_config.NumberColumn("Change", format="localized"),
+            "change_pct": st.column_config.NumberColumn("Change %", format="%.2f%%"),
+            "measured": st.column_config.DatetimeColumn("Last measured", format="YYYY-MM-DD"),
+            "trend": st.column_config.LineChartColumn("Trend"),
+            "move": "Move",
+        },
+    )
+
+
+def export_buttons(shown: pd.DataFrame, chart: alt.Chart, name: str = "navmetrics-trends") -> None:
+    """What is shown, out: the numbers as CSV or XLSX, the chart as PNG or SVG."""
+    table = shown.drop(columns=["tags"], errors="ignore").assign(
+        observed_at=shown["observed_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    a, b, c, d = st.columns(4)
+    a.download_button("CSV", exports.to_csv_bytes(table), f"{name}.csv", "text/csv")
+    b.download_button(
+        "XLSX",
+        exports.to_xlsx_bytes(table),
+        f"{name}.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    if c.toggle("Chart as image", help="Renders the chart as PNG and SVG for download"):
+        c.download_button("PNG", charts.to_image(chart, "png"), f"{name}.png", "image/png")
+        d.download_button("SVG", charts.to_image(chart, "svg"), f"{name}.svg", "image/svg+xml")
