@@ -32,11 +32,11 @@ if __name__ == "__main__":
     st.set_page_config(page_title="NavMetrics", page_icon="📈", layout="wide")
     navigation = st.navigation(
         [
-            st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
-            st.Page("pages/searches.py", title="Searches", icon=":material/search:"),
-            st.Page("pages/runs.py", title="Runs", icon=":material/rocket_launch:"),
-            st.Page("pages/trends.py", title="Trends", icon=":material/monitoring:"),
-            st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+            st.Page("app_pages/overview.py", title="Overview", icon=":material/home:", default=True),
+            st.Page("app_pages/searches.py", title="Searches", icon=":material/search:"),
+            st.Page("app_pages/runs.py", title="Runs", icon=":material/rocket_launch:"),
+            st.Page("app_pages/trends.py", title="Trends", icon=":material/monitoring:"),
+            st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
         ]
     )
     navigation.run()

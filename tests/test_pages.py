@@ -15,7 +15,7 @@ OTHER = SOFTWARE_MEXICO.replace("103323778", "101165590").replace("Mexico", "Uni
 
 
 def page(name: str) -> AppTest:
-    return AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=30)
+    return AppTest.from_file(str(ROOT / "app_pages" / f"{name}.py"), default_timeout=30)
 
 
 @pytest.fixture
