@@ -32,7 +32,9 @@ if __name__ == "__main__":
     st.set_page_config(page_title="NavMetrics", page_icon="📈", layout="wide")
     navigation = st.navigation(
         [
-            st.Page("app_pages/overview.py", title="Overview", icon=":material/home:", default=True),
+            st.Page(
+                "app_pages/overview.py", title="Overview", icon=":material/home:", default=True
+            ),
             st.Page("app_pages/searches.py", title="Searches", icon=":material/search:"),
             st.Page("app_pages/runs.py", title="Runs", icon=":material/rocket_launch:"),
             st.Page("app_pages/trends.py", title="Trends", icon=":material/monitoring:"),

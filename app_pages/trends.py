@@ -9,13 +9,14 @@ from navmetrics.ui import trends as widgets
 st.title("Trends")
 settings = context.settings()
 db = context.database(settings)
-measurements = store.measurements_frame(db)
+overview = store.measurements_frame(db, light=True)  # every search, to rank and pick from
 
-if measurements["total_results"].notna().sum() == 0:
+if overview["total_results"].notna().sum() == 0:
     st.info("No measurements yet: save searches, then submit them from the Runs page.")
     st.stop()
 
-shown = widgets.selection(measurements)
+chosen = widgets.selection(overview)["search_id"].unique().tolist()
+shown = store.measurements_frame(db, chosen) if chosen else overview.iloc[0:0]
 log_scale = st.toggle("Log scale")
 chart = charts.trend_chart(shown, log_scale=log_scale)
 st.altair_chart(chart, width="stretch")

@@ -25,7 +25,6 @@ def growth_table(
 ) -> pd.DataFrame:
     """Per search: latest value, the value `days` before it, absolute and % change, and a
     sparkline of the window's values (failed measurements left out)."""
-    ok = measurements[measurements["total_results"].notna()].sort_values("observed_at")
     columns = [
         "search_id",
         "label",
@@ -36,28 +35,31 @@ def growth_table(
         "measured",
         "trend",
     ]
+    ok = measurements[measurements["total_results"].notna()]
     if ok.empty:
         return pd.DataFrame(columns=columns)
     end = until if until is not None else ok["observed_at"].max()
-    start = end - timedelta(days=days)
-    window = ok[(ok["observed_at"] >= start) & (ok["observed_at"] <= end)]
-    rows = []
-    for (sid, label), group in window.groupby(["search_id", "label"], sort=False):
-        values = group["total_results"].astype(float)
-        latest, first = values.iloc[-1], values.iloc[0]
-        rows.append(
-            {
-                "search_id": sid,
-                "label": label,
-                "latest": int(latest),
-                "previous": int(first),
-                "change": int(latest - first),
-                "change_pct": round((latest - first) / first * 100, 2) if first else None,
-                "measured": group["observed_at"].iloc[-1],
-                "trend": values.tolist(),
-            }
-        )
-    return pd.DataFrame(rows, columns=columns)
+    window = ok[(ok["observed_at"] >= end - timedelta(days=days)) & (ok["observed_at"] <= end)]
+    window = window.sort_values("observed_at", kind="stable")
+    values = window["total_results"].astype(float)
+    grouped = values.groupby(window["search_id"], sort=False)
+    table = pd.DataFrame(
+        {
+            "latest": grouped.last(),
+            "previous": grouped.first(),
+            "measured": window.groupby("search_id", sort=False)["observed_at"].last(),
+            "trend": grouped.agg(list),
+        }
+    )
+    table["change"] = table["latest"] - table["previous"]
+    table["change_pct"] = (
+        table["change"] / table["previous"].where(table["previous"] != 0) * 100
+    ).round(2)
+    for column in ("latest", "previous", "change"):
+        table[column] = table[column].astype("int64")
+    labels = window.drop_duplicates("search_id").set_index("search_id")["label"]
+    table["label"] = labels.reindex(table.index)
+    return table.rename_axis("search_id").reset_index()[columns]
 
 
 def pick(
