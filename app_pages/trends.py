@@ -37,4 +37,4 @@ filters = {
     for row in store.searches_frame(db, include_archived=True).itertuples()
     if row.id in set(latest["search_id"])
 }
-st.altair_chart(charts.comparison_chart(latest, filters), width="stretch")
+widgets.comparison(latest, filters)

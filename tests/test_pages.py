@@ -266,3 +266,23 @@ def test_runs_page_schedules_a_recurring_measurement(make_stack):
     assert schedule.cron == "0 9 * * 1"
     at.run()
     assert list(at.dataframe[-1].value["cron"]) == ["0 9 * * 1"]
+
+
+def test_trends_growth_over_a_chosen_range_and_tags_side_by_side(env):
+    from datetime import date
+
+    db = store.open_db(env)
+    ids = store.save_searches(db, [SOFTWARE_MEXICO, OTHER], tags="latam").ids
+    store.tag_searches(db, [ids[1]], "europe")
+    measured(db, ids)
+    at = page("trends").run()
+    next(s for s in at.selectbox if s.label == "Change over").set_value("a range I choose").run()
+    at.date_input[0].set_value((date(2026, 11, 8), date(2026, 11, 15))).run()
+    assert not at.exception
+    growth = at.dataframe[0].value.set_index("label")
+    assert growth.loc["Software Development · 51-200 · Mexico", "previous"] == 1010
+    assert growth.loc["Software Development · 51-200 · Mexico", "latest"] == 1020
+    next(r for r in at.radio if r.label == "Compare").set_value("tags").run()
+    assert not at.exception
+    _, rows = chart_rows(at, index=1)
+    assert {r["label"]: r["total_results"] for r in rows} == {"latam": 1030 + 2060, "europe": 2060}

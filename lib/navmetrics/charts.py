@@ -48,10 +48,9 @@ def trend_chart(measurements: pd.DataFrame, *, log_scale: bool = False) -> alt.C
 
 def comparison_chart(latest: pd.DataFrame, filters: dict[int, str] | None = None) -> alt.Chart:
     """Latest size of each search side by side; the decoded filters on hover."""
-    data = latest.assign(
-        total_results=latest["total_results"].astype(float),
-        filters=latest["search_id"].map(filters or {}).fillna(""),
-    )
+    data = latest.assign(total_results=latest["total_results"].astype(float))
+    if "filters" not in data or filters:
+        data["filters"] = data["search_id"].map(filters or {}).fillna("")
     return (
         alt.Chart(data)
         .mark_bar()

@@ -37,20 +37,30 @@ def selection(measurements: pd.DataFrame) -> pd.DataFrame:
 
 def growth(measurements: pd.DataFrame) -> None:
     left, right = st.columns(2)
-    days = left.selectbox(
-        "Change over", [7, 30, 90, 180, 365], index=1, format_func=lambda d: f"{d} days"
-    )
+    windows = {"7 days": 7, "30 days": 30, "90 days": 90, "365 days": 365, "a range I choose": 0}
+    window = left.selectbox("Change over", list(windows), index=1)
     threshold = right.number_input("Highlight moves beyond (%)", min_value=0.0, value=5.0, step=0.5)
-    table = trends.growth_table(measurements, days=int(days))
+    days, until = windows[window], None
+    if not days:
+        ok = measurements[measurements["total_results"].notna()]["observed_at"]
+        first, last = ok.min().date(), ok.max().date()
+        chosen = st.date_input("From – to", value=(first, last), min_value=first, max_value=last)
+        if not isinstance(chosen, tuple) or len(chosen) != 2:
+            st.caption("Pick the range's first and last day.")
+            return
+        start, end = chosen
+        until = pd.Timestamp(end, tz="UTC") + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
+        days = (end - start).days + 1
+    table = trends.growth_table(measurements, days=int(days), until=until)
     if table.empty:
         st.caption("No successful measurement in this window.")
         return
     table["move"] = table["change_pct"].map(
         lambda p: (
             "▲ beyond threshold"
-            if p is not None and p > threshold
+            if pd.notna(p) and p > threshold
             else "▼ beyond threshold"
-            if p is not None and p < -threshold
+            if pd.notna(p) and p < -threshold
             else ""
         )
     )
@@ -59,7 +69,7 @@ def growth(measurements: pd.DataFrame) -> None:
         hide_index=True,
         column_config={
             "latest": st.column_config.NumberColumn("Latest", format="localized"),
-            "previous": st.column_config.NumberColumn(f"{days} days before", format="localized"),
+            "previous": st.column_config.NumberColumn("At the window's start", format="localized"),
             "change": st.column_config.NumberColumn("Change", format="localized"),
             "change_pct": st.column_config.NumberColumn("Change %", format="%.2f%%"),
             "measured": st.column_config.DatetimeColumn("Last measured", format="YYYY-MM-DD"),
@@ -67,6 +77,30 @@ def growth(measurements: pd.DataFrame) -> None:
             "move": "Move",
         },
     )
+
+
+def comparison(latest: pd.DataFrame, filters: dict[int, str]) -> None:
+    """Latest sizes side by side, per search or per tag (a tag's searches added up)."""
+    by = st.radio("Compare", ["searches", "tags"], horizontal=True)
+    if by == "searches":
+        st.altair_chart(charts.comparison_chart(latest, filters), width="stretch")
+        return
+    per_tag = latest.assign(tag=latest["tags"].fillna("").str.split(",")).explode("tag")
+    per_tag["tag"] = per_tag["tag"].str.strip()
+    per_tag = per_tag[per_tag["tag"] != ""]
+    if per_tag.empty:
+        st.caption("None of these searches has a tag.")
+        return
+    totals = per_tag.groupby("tag", as_index=False).agg(
+        total_results=("total_results", "sum"),
+        observed_at=("observed_at", "max"),
+        searches=("search_id", "nunique"),
+    )
+    totals = totals.assign(
+        search_id=-1, label=totals["tag"], filters=totals["searches"].astype(str) + " searches"
+    )
+    st.altair_chart(charts.comparison_chart(totals), width="stretch")
+    st.caption("A tag's bar adds up its searches' latest sizes; overlapping searches count twice.")
 
 
 def export_buttons(shown: pd.DataFrame, chart: alt.Chart, name: str = "navmetrics-trends") -> None:
