@@ -38,6 +38,7 @@ if __name__ == "__main__":
             st.Page("app_pages/searches.py", title="Searches", icon=":material/search:"),
             st.Page("app_pages/runs.py", title="Runs", icon=":material/rocket_launch:"),
             st.Page("app_pages/trends.py", title="Trends", icon=":material/monitoring:"),
+            st.Page("app_pages/market_map.py", title="Market map", icon=":material/grid_view:"),
             st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
         ]
     )

@@ -76,3 +76,48 @@ def to_image(chart: alt.Chart, fmt: str) -> bytes:
     if fmt == "svg":
         return vlc.vegalite_to_svg(spec).encode("utf-8")
     return bytes(vlc.vegalite_to_png(spec, scale=2))
+
+
+def map_chart(
+    table: pd.DataFrame, *, value: str = "total_results", title: str = "Companies"
+) -> alt.Chart:
+    """A heatmap of the cells for two dimensions, bars for one."""
+    data = table.assign(**{value: table[value].astype(float)})
+    tooltip = [
+        alt.Tooltip("label:N", title="Cell"),
+        alt.Tooltip("total_results:Q", title="Companies", format=","),
+        alt.Tooltip("change:Q", title="Change", format="+,"),
+        alt.Tooltip("change_pct:Q", title="Change %", format="+.2f"),
+    ]
+    data = data.assign(
+        total_results=data["total_results"].astype(float),
+        change=data["change"].astype(float),
+        change_pct=data["change_pct"].astype(float),
+    )
+    order = list(dict.fromkeys(table["first_label"]))
+    if table["second_label"].notna().any():
+        columns = list(dict.fromkeys(table["second_label"]))
+        scale = (
+            alt.Scale(scheme="redblue", domainMid=0)
+            if value != "total_results"
+            else alt.Scale(scheme="blues")
+        )
+        base = alt.Chart(data).encode(
+            x=alt.X("second_label:N", sort=columns, title=None),
+            y=alt.Y("first_label:N", sort=order, title=None),
+        )
+        heat = base.mark_rect().encode(
+            color=alt.Color(f"{value}:Q", title=title, scale=scale), tooltip=tooltip
+        )
+        text = base.mark_text(fontSize=11).encode(text=alt.Text(f"{value}:Q", format=","))
+        return (heat + text).properties(height=max(160, 36 * len(order)))
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("first_label:N", sort=order, title=None),
+            x=alt.X(f"{value}:Q", title=title),
+            tooltip=tooltip,
+        )
+        .properties(height=max(160, 30 * len(order)))
+    )

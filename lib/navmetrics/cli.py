@@ -178,6 +178,27 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_breakdown(args: argparse.Namespace) -> int:
+    from navmetrics import breakdown
+
+    try:
+        dimensions = [breakdown.parse_spec(spec) for spec in args.by]
+        cells = breakdown.breakdown(args.url, *dimensions)
+    except breakdown.BreakdownError as exc:
+        return _fail(str(exc), 2)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["label", "url"])
+    for cell in cells:
+        writer.writerow([exports.neutralise(cell.label), cell.url])
+    if args.output:
+        Path(args.output).write_text(buffer.getvalue(), encoding="utf-8")
+        print(f"navmetrics: {len(cells)} cells written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(buffer.getvalue())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="navmetrics",
@@ -235,6 +256,19 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("run_uid", nargs="?")
     syn.add_argument("--db")
     syn.set_defaults(func=cmd_sync)
+
+    brk = sub.add_parser("breakdown", help="split a search into market-map cells (CSV of URLs)")
+    brk.add_argument("url", help="the base company-search URL")
+    brk.add_argument(
+        "--by",
+        action="append",
+        required=True,
+        metavar="DIM[=IDS]",
+        help="headcount, revenue, followers, industry=4,27 or region=103644278,… (region alone: "
+        "the largest European countries); once or twice",
+    )
+    brk.add_argument("--output", help="CSV file to write (default: standard output)")
+    brk.set_defaults(func=cmd_breakdown)
 
     exp = sub.add_parser("export", help="write every observation as CSV or JSON")
     exp.add_argument("--db")

@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,24 @@ MIGRATIONS: list[str] = [
     # 3: facts about the database itself (e.g. whether the demo history was filled or removed)
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    # 4: market maps: a base search broken down into cells, each cell a saved search
+    """
+    CREATE TABLE breakdowns (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        base_search_id INTEGER NOT NULL REFERENCES searches(id),
+        dimensions TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE breakdown_cells (
+        breakdown_id INTEGER NOT NULL REFERENCES breakdowns(id),
+        search_id INTEGER NOT NULL REFERENCES searches(id),
+        first_label TEXT NOT NULL,
+        second_label TEXT,
+        position INTEGER NOT NULL,
+        PRIMARY KEY (breakdown_id, search_id)
+    );
     """,
 ]
 
@@ -727,6 +745,95 @@ def measurements_frame(
     frame["observed_at"] = pd.to_datetime(frame["observed_at"].round(), unit="ms", utc=True)
     frame["total_results"] = frame["total_results"].astype("Float64")
     return frame
+
+
+def save_breakdown(
+    db: sqlite_utils.Database,
+    *,
+    name: str,
+    base_search_id: int,
+    dimensions: list[str],
+    cells: Sequence[Any],
+) -> tuple[int, list[int]]:
+    """Keep a market map: its cells become saved searches tagged with the map's name."""
+    rows = [
+        type(
+            "Row",
+            (),
+            {
+                "text": c.url,
+                "line": n,
+                "label": c.label,
+                "tags": f"map: {name}",
+                "notes": "",
+                "other": "",
+            },
+        )()
+        for n, c in enumerate(cells, start=1)
+    ]
+    report = save_searches(db, rows, origin="breakdown")
+    with db.conn:
+        cursor = db.conn.execute(
+            "INSERT INTO breakdowns (name, base_search_id, dimensions, created_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET base_search_id = "
+            "excluded.base_search_id, dimensions = excluded.dimensions RETURNING id",
+            [name, base_search_id, json.dumps(dimensions), now_utc()],
+        )
+        breakdown_id = int(cursor.fetchone()[0])
+        db.conn.execute("DELETE FROM breakdown_cells WHERE breakdown_id = ?", [breakdown_id])
+        db.conn.executemany(
+            "INSERT INTO breakdown_cells (breakdown_id, search_id, first_label, second_label, "
+            "position) VALUES (?, ?, ?, ?, ?)",
+            [
+                (breakdown_id, sid, c.first.label, c.second.label if c.second else None, n)
+                for n, (sid, c) in enumerate(zip(report.ids, cells, strict=True))
+            ],
+        )
+    return breakdown_id, report.ids
+
+
+def breakdowns_frame(db: sqlite_utils.Database) -> pd.DataFrame:
+    return pd.read_sql_query(
+        "SELECT b.id, b.name, b.base_search_id, s.label AS base, b.dimensions, b.created_at, "
+        "(SELECT COUNT(*) FROM breakdown_cells c WHERE c.breakdown_id = b.id) AS cells "
+        "FROM breakdowns b JOIN searches s ON s.id = b.base_search_id ORDER BY b.created_at DESC",
+        db.conn,
+    )
+
+
+def recently_measured(db: sqlite_utils.Database, search_ids: Sequence[int], days: int) -> set[int]:
+    """Which of these searches have a measurement in the last `days` days (reuse, don't pay)."""
+    if not search_ids:
+        return set()
+    since = (datetime.now(UTC) - timedelta(days=days)).isoformat().replace("+00:00", "Z")
+    found: set[int] = set()
+    for start in range(0, len(search_ids), 500):
+        chunk = list(search_ids[start : start + 500])
+        marks = ",".join("?" for _ in chunk)
+        found.update(
+            r[0]
+            for r in db.conn.execute(
+                f"SELECT DISTINCT search_id FROM observations WHERE observed_at >= ? "
+                f"AND search_id IN ({marks})",
+                [since, *chunk],
+            )
+        )
+    return found
+
+
+def map_frame(db: sqlite_utils.Database, breakdown_id: int) -> pd.DataFrame:
+    """Each cell of a map with all its measurements (for the latest value and the change)."""
+    cells = pd.read_sql_query(
+        "SELECT c.search_id, c.first_label, c.second_label, c.position, s.label, s.url "
+        "FROM breakdown_cells c JOIN searches s ON s.id = c.search_id "
+        "WHERE c.breakdown_id = ? ORDER BY c.position",
+        db.conn,
+        params=[breakdown_id],
+    )
+    measurements = measurements_frame(db, [int(i) for i in cells["search_id"]] or [-1])
+    return cells.merge(
+        measurements[["search_id", "total_results", "observed_at"]], on="search_id", how="left"
+    )
 
 
 def get_meta(db: sqlite_utils.Database, key: str) -> str | None:
