@@ -226,3 +226,40 @@ def test_trends_in_demo_mode_draw_change_selection_and_download(
     assert len({line.split(",")[0] for line in lines[1:]}) == 5
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "demo-trends.png"), full_page=True)
+
+
+def test_market_map_pick_dimensions_preview_submit_heatmap(app: App, page: Page) -> None:
+    open_page(page, f"{app.url}/searches", "Searches")
+    page.get_by_label("Paste Sales Navigator company-search URLs, one a line").fill(SOFTWARE_MEXICO)
+    page.get_by_role("button", name="Save searches").click()
+    expect(page.get_by_text(re.compile(r"1 new"))).to_be_visible(timeout=30_000)
+
+    open_page(page, f"{app.url}/market_map", "Market map")
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="First dimension").click()
+    page.get_by_role("option", name="Annual revenue bands (USD)").click()
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Second dimension").click()
+    page.get_by_role("option", name="Headquarters region").click()
+    ids = page.get_by_label(re.compile("Headquarters region: LinkedIn ids"))
+    ids.fill("103644278, 101165590, 102713980")
+    ids.press("Enter")
+    preview = page.get_by_text(
+        re.compile(r"21 cells; 0 measured in the last 7 days are reused; 22 searches")
+    )
+    expect(preview).to_be_visible(timeout=30_000)
+    no_exception_shown(page)
+    page.get_by_role("button", name="Save the map and measure it").click()
+    expect(page.get_by_text(re.compile(r"measures 22 searches"))).to_be_visible(timeout=30_000)
+    reconciled = page.get_by_text(re.compile(r"Sum of cells: [\d,]+"))
+    for _ in range(30):  # the results come home by callback within a few seconds
+        page.reload()
+        if reconciled.count() and "not measured yet" not in reconciled.first.inner_text():
+            break
+        page.wait_for_timeout(1000)
+    expect(reconciled.first).not_to_contain_text("not measured yet")
+    heatmap = page.locator('[data-testid="stVegaLiteChart"]').first
+    expect(heatmap).to_be_visible()
+    drawn = heatmap.text_content() or ""
+    assert "United States" in drawn and "$1000M+" in drawn
+    no_exception_shown(page)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "market-map.png"), full_page=True)
