@@ -225,6 +225,73 @@ class _Parser:
         return ch
 
 
+_TOKENS = re.compile(r"List\(|[(),]|(?:(?!List\()[^(),])+")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*:")
+
+
+def _parse_fast(text: str) -> Any:
+    """The same reading as `_Parser`, over regex tokens (C speed); raises on anything unusual,
+    and the careful parser then has the last word."""
+    tokens = _TOKENS.findall(text)
+    n = len(tokens)
+    pos = 0
+
+    def value(in_object: bool) -> Any:
+        nonlocal pos
+        tok = tokens[pos]
+        if tok == "List(":
+            pos += 1
+            items: list[Any] = []
+            if tokens[pos] == ")":
+                pos += 1
+                return items
+            while True:
+                items.append(value(False))
+                sep = tokens[pos]
+                pos += 1
+                if sep == ")":
+                    return items
+                if sep != ",":
+                    raise QuerySyntaxError("list")
+        if tok == "(":
+            pos += 1
+            out: dict[str, Any] = {}
+            while True:
+                head = tokens[pos]
+                key, colon, rest = head.partition(":")
+                if not colon or not key or tokens[pos] in ("(", ")", ","):
+                    raise QuerySyntaxError("key")
+                if rest:
+                    tokens[pos] = rest
+                else:
+                    pos += 1
+                out[key] = value(True)
+                sep = tokens[pos]
+                pos += 1
+                if sep == ")":
+                    return out
+                if sep != ",":
+                    raise QuerySyntaxError("object")
+        if tok in (")", ","):
+            return ""
+        pos += 1
+        if in_object:  # a comma inside a label: the next piece is not `key:` nor a bracket
+            while (
+                pos + 1 < n
+                and tokens[pos] == ","
+                and tokens[pos + 1] not in ("(", ")", ",", "List(")
+                and not _KEY.match(tokens[pos + 1])
+            ):
+                tok += "," + tokens[pos + 1]
+                pos += 2
+        return tok
+
+    parsed = value(False)
+    if pos != n:
+        raise QuerySyntaxError("trailing")
+    return parsed
+
+
 def _decode_atoms(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _decode_atoms(v) for k, v in value.items()}
@@ -232,7 +299,7 @@ def _decode_atoms(value: Any) -> Any:
         return [_decode_atoms(v) for v in value]
     if value == "''":
         return ""
-    return unquote(value)
+    return unquote(value) if "%" in value else value
 
 
 def parse_query(raw: str) -> dict[str, Any]:
@@ -246,14 +313,22 @@ def parse_query(raw: str) -> dict[str, Any]:
         # outer layer still holds '%25'-escaped atoms, which need their second decoding too.
         atoms_twice = "%25" in text
         text = re.sub("%2[89]", lambda m: "(" if m.group(0) == "%28" else ")", text, flags=re.I)
-    parsed = _Parser(text).parse()
+    try:
+        parsed = _parse_fast(text)
+    except (QuerySyntaxError, IndexError):
+        parsed = _Parser(text).parse()
     if not isinstance(parsed, dict):
         raise QuerySyntaxError("the query is not an object '(key:value,…)'")
     decoded = _decode_atoms(parsed)
     return _decode_atoms(decoded) if atoms_twice else decoded
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]+")
+
+
 def _encode_atom(atom: str) -> str:
+    if _PLAIN.fullmatch(atom):
+        return atom  # nothing to escape: most ids, types and selection values
     return "''" if atom == "" else quote(atom, safe="")
 
 

@@ -125,6 +125,18 @@ def show_map(db: sqlite_utils.Database) -> None:
         st.altair_chart(charts.map_chart(table, value="change", title="Change"), width="stretch")
     else:
         st.caption("Measure the map again later to see how each cell moves.")
+    st.dataframe(
+        table[["first_label", "second_label", "total_results", "change", "change_pct", "url"]],
+        hide_index=True,
+        column_config={
+            "first_label": dims[0],
+            "second_label": dims[1] if len(dims) > 1 else None,
+            "total_results": st.column_config.NumberColumn("Companies", format="localized"),
+            "change": st.column_config.NumberColumn(f"Change ({days} d)", format="localized"),
+            "change_pct": st.column_config.NumberColumn("Change %", format="%.2f%%"),
+            "url": st.column_config.LinkColumn("Sales Navigator", display_text="open"),
+        },
+    )
     out = table.drop(columns=["position", "search_id"]).assign(
         observed_at=table["observed_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     )
