@@ -173,3 +173,24 @@ def test_normalising_twice_equals_normalising_once(filters):
     once = urls.normalise(urls.build_url(filters))
     assert once is not None and urls.normalise(once) == once
     assert urls.EDGES_PATTERN.match(once)
+
+
+@given(
+    st.lists(
+        st.one_of(value_filters, range_filters), min_size=1, max_size=4, unique_by=lambda f: f.type
+    )
+)
+def test_the_fast_reader_and_the_careful_parser_agree(filters):
+    from urllib.parse import unquote
+
+    raw = urls.build_url(filters).split("query=", 1)[1]
+    text = unquote(raw)
+    assert urls._parse_fast(text) == urls._Parser(text).parse()
+
+
+@pytest.mark.parametrize("url", [NEARLY_EVERY_FILTER, MANY_VALUES])
+def test_the_fast_reader_agrees_on_the_documented_examples(url):
+    from urllib.parse import unquote
+
+    text = unquote(url.split("query=", 1)[1].split("&")[0])
+    assert urls._parse_fast(text) == urls._Parser(text).parse()
