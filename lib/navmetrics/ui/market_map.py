@@ -7,9 +7,10 @@ import json
 import sqlite_utils
 import streamlit as st
 
-from navmetrics import breakdown, charts, exports, runs, store
+from navmetrics import breakdown, charts, runs, store
 from navmetrics.config import Settings
 from navmetrics.ui import context
+from navmetrics.ui.downloads import table_buttons
 from navmetrics.ui.errors import error_box
 
 DIMENSION_NAMES = {
@@ -137,14 +138,5 @@ def show_map(db: sqlite_utils.Database) -> None:
             "url": st.column_config.LinkColumn("Sales Navigator", display_text="open"),
         },
     )
-    out = table.drop(columns=["position", "search_id"]).assign(
-        observed_at=table["observed_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    )
-    a, b = st.columns(2)
-    a.download_button("Map as CSV", exports.to_csv_bytes(out), f"{chosen}.csv", "text/csv")
-    b.download_button(
-        "Map as XLSX",
-        exports.to_xlsx_bytes(out),
-        f"{chosen}.xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    left, right = st.columns(2)
+    table_buttons(table.drop(columns=["position", "search_id"]), chosen, (left, right), "Map as ")

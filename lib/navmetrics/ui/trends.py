@@ -6,7 +6,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from navmetrics import charts, exports, trends
+from navmetrics import charts, trends
+from navmetrics.ui.downloads import table_buttons
 
 
 def _tags(frame: pd.DataFrame) -> list[str]:
@@ -105,17 +106,8 @@ def comparison(latest: pd.DataFrame, filters: dict[int, str]) -> None:
 
 def export_buttons(shown: pd.DataFrame, chart: alt.Chart, name: str = "navmetrics-trends") -> None:
     """What is shown, out: the numbers as CSV or XLSX, the chart as PNG or SVG."""
-    table = shown.drop(columns=["tags"], errors="ignore").assign(
-        observed_at=shown["observed_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    )
     a, b, c, d = st.columns(4)
-    a.download_button("CSV", exports.to_csv_bytes(table), f"{name}.csv", "text/csv")
-    b.download_button(
-        "XLSX",
-        exports.to_xlsx_bytes(table),
-        f"{name}.xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    table_buttons(shown.drop(columns=["tags"], errors="ignore"), name, (a, b))
     if c.toggle("Chart as image", help="Renders the chart as PNG and SVG for download"):
         c.download_button("PNG", charts.to_image(chart, "png"), f"{name}.png", "image/png")
         d.download_button("SVG", charts.to_image(chart, "svg"), f"{name}.svg", "image/svg+xml")
