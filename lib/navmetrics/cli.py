@@ -79,8 +79,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for warning in found.warnings if found else []:
         print(f"navmetrics: {warning}", file=sys.stderr)
     counts = {"ok": 0, "warning": 0, "invalid": 0}
-    for row in rows:
-        verdict = urls.validate(row.text)
+    for row, verdict in zip(rows, urls.validate_many(r.text for r in rows), strict=True):
         counts[verdict.status] += 1
         if args.json:
             print(json.dumps(verdict.as_json(row.line), ensure_ascii=False))

@@ -211,8 +211,9 @@ def save_searches(
     created = now_utc()
     fresh: list[tuple[str, str, str, str]] = []
     ordered: list[str] = []
-    for index, item in enumerate(items, start=1):
-        text = item if isinstance(item, str) else item.text
+    texts = [item if isinstance(item, str) else item.text for item in items]
+    verdicts = urls.validate_many(texts)
+    for index, (item, text, verdict) in enumerate(zip(items, texts, verdicts, strict=True), 1):
         number = index if isinstance(item, str) else item.line
         if on_progress and index % 1000 == 0:
             on_progress(index, len(items))
@@ -223,7 +224,6 @@ def save_searches(
                     {"line": number, "input": item.other, "message": "This row has no URL."}
                 )
             continue
-        verdict = urls.validate(text)
         if verdict.url is None:
             report.invalid += 1
             report.invalid_lines.append({"line": number, "input": text, "message": verdict.message})

@@ -7,7 +7,9 @@ once, parsing the structure, then decoding each atom keeps commas inside labels 
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
@@ -229,67 +231,75 @@ _TOKENS = re.compile(r"List\(|[(),]|(?:(?!List\()[^(),])+")
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*:")
 
 
-def _parse_fast(text: str) -> Any:
-    """The same reading as `_Parser`, over regex tokens (C speed); raises on anything unusual,
-    and the careful parser then has the last word."""
-    tokens = _TOKENS.findall(text)
-    n = len(tokens)
-    pos = 0
+class _FastReader:
+    """The same reading as `_Parser`, over regex tokens (C speed). It raises on anything unusual,
+    and the careful parser then has the last word. (A class, not a closure: a recursive closure
+    is a reference cycle per call.)"""
 
-    def value(in_object: bool) -> Any:
-        nonlocal pos
-        tok = tokens[pos]
+    def __init__(self, text: str) -> None:
+        self.tokens = _TOKENS.findall(text)
+        self.pos = 0
+
+    def read(self) -> Any:
+        parsed = self.value(False)
+        if self.pos != len(self.tokens):
+            raise QuerySyntaxError("trailing")
+        return parsed
+
+    def value(self, in_object: bool) -> Any:
+        tokens = self.tokens
+        tok = tokens[self.pos]
         if tok == "List(":
-            pos += 1
+            self.pos += 1
             items: list[Any] = []
-            if tokens[pos] == ")":
-                pos += 1
+            if tokens[self.pos] == ")":
+                self.pos += 1
                 return items
             while True:
-                items.append(value(False))
-                sep = tokens[pos]
-                pos += 1
+                items.append(self.value(False))
+                sep = tokens[self.pos]
+                self.pos += 1
                 if sep == ")":
                     return items
                 if sep != ",":
                     raise QuerySyntaxError("list")
         if tok == "(":
-            pos += 1
+            self.pos += 1
             out: dict[str, Any] = {}
             while True:
-                head = tokens[pos]
+                head = tokens[self.pos]
                 key, colon, rest = head.partition(":")
-                if not colon or not key or tokens[pos] in ("(", ")", ","):
+                if not colon or not key or head in ("(", ")", ","):
                     raise QuerySyntaxError("key")
                 if rest:
-                    tokens[pos] = rest
+                    tokens[self.pos] = rest
                 else:
-                    pos += 1
-                out[key] = value(True)
-                sep = tokens[pos]
-                pos += 1
+                    self.pos += 1
+                out[key] = self.value(True)
+                sep = tokens[self.pos]
+                self.pos += 1
                 if sep == ")":
                     return out
                 if sep != ",":
                     raise QuerySyntaxError("object")
         if tok in (")", ","):
             return ""
-        pos += 1
+        self.pos += 1
         if in_object:  # a comma inside a label: the next piece is not `key:` nor a bracket
+            n = len(tokens)
             while (
-                pos + 1 < n
-                and tokens[pos] == ","
-                and tokens[pos + 1] not in ("(", ")", ",", "List(")
-                and not _KEY.match(tokens[pos + 1])
+                self.pos + 1 < n
+                and tokens[self.pos] == ","
+                and tokens[self.pos + 1] not in ("(", ")", ",", "List(")
+                and not _KEY.match(tokens[self.pos + 1])
             ):
-                tok += "," + tokens[pos + 1]
-                pos += 2
+                tok += "," + tokens[self.pos + 1]
+                self.pos += 2
         return tok
 
-    parsed = value(False)
-    if pos != n:
-        raise QuerySyntaxError("trailing")
-    return parsed
+
+def _parse_fast(text: str) -> Any:
+    return _FastReader(text).read()
 
 
 def _decode_atoms(value: Any) -> Any:
@@ -763,6 +773,22 @@ def _from_legacy(text: str, kept: list[tuple[str, str]], notes: list[str]) -> Ve
         url=f"{CANONICAL_PREFIX}?{query_string}",
         filters=filters,
     )
+
+
+def validate_many(texts: Iterable[str]) -> Iterator[Verdict]:
+    """`validate` over a long list, with the cyclic garbage collector paused meanwhile.
+
+    Verdicts hold no reference cycles, and collecting while 100,000 of them pile up costs about a
+    third of the time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for text in texts:
+            yield validate(text)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def normalise(text: str) -> str | None:
