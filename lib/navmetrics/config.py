@@ -11,7 +11,7 @@ import os
 import re
 import secrets
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEFAULT_BASE_URL = "https://api.edges.run/v1"
@@ -54,7 +54,6 @@ class Settings:
     simulator_host: str = "127.0.0.1"
     simulator_port: int = SIMULATOR_PORT
     demo_history: bool = True
-    extras: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def demo(self) -> bool:

@@ -163,8 +163,6 @@ async def _read_limited(request: Request) -> bytes | None:
 def create_receiver_app(
     db_path: Path,
     token: str | Callable[[], str],
-    *,
-    on_event: Callable[[str], None] | None = None,
 ) -> Starlette:
     """The receiver as an ordinary Starlette app; the writer lives with its lifespan.
 
@@ -204,8 +202,6 @@ def create_receiver_app(
             )
         )
         status, payload = await future
-        if on_event and status == 200:
-            on_event("callback")
         return JSONResponse(payload, status_code=status)
 
     async def healthz(request: Request) -> JSONResponse:

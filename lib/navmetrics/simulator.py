@@ -306,18 +306,6 @@ class Simulator:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def idle(self, timeout: float = 30.0) -> bool:
-        """Wait until no run is executing and no delivery is pending (for tests and the demo)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            busy = any(r.status not in FINAL for r in self.runs.values()) or any(
-                c.status in ("PENDING", "RUNNING") and not c.lost for c in self.callbacks.values()
-            )
-            if not busy:
-                return True
-            await asyncio.sleep(0.02)
-        return False
-
     # ------------------------------------------------------------ runs
 
     def create_run(

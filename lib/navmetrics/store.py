@@ -485,7 +485,7 @@ def _resolve_search(
     return None
 
 
-_FINAL_SQL = ",".join(f"'{s}'" for s in sorted(FINAL_STATUSES))
+FINAL_STATUSES_SQL = ",".join(f"'{s}'" for s in sorted(FINAL_STATUSES))
 
 
 def touch_run(db: sqlite_utils.Database, run: dict[str, Any], received_at: str) -> None:
@@ -497,8 +497,8 @@ def touch_run(db: sqlite_utils.Database, run: dict[str, Any], received_at: str) 
         "INSERT INTO runs (run_uid, status, created_at, updated_at, last_callback_at, origin, "
         "scheduled_run_uid) VALUES (?, ?, ?, ?, ?, 'callback', ?) "
         "ON CONFLICT(run_uid) DO UPDATE SET "
-        f"status = CASE WHEN excluded.status IN ({_FINAL_SQL}) THEN excluded.status "
-        f"WHEN runs.status IN ({_FINAL_SQL}) THEN runs.status ELSE 'RUNNING' END, "
+        f"status = CASE WHEN excluded.status IN ({FINAL_STATUSES_SQL}) THEN excluded.status "
+        f"WHEN runs.status IN ({FINAL_STATUSES_SQL}) THEN runs.status ELSE 'RUNNING' END, "
         "updated_at = excluded.updated_at, last_callback_at = excluded.last_callback_at",
         [
             run["run_uid"],
@@ -881,11 +881,7 @@ def counts(db: sqlite_utils.Database) -> dict[str, Any]:
     return {
         "searches": one("SELECT COUNT(*) FROM searches WHERE archived = 0"),
         "observations": one("SELECT COUNT(*) FROM observations"),
-        "runs_active": one(
-            "SELECT COUNT(*) FROM runs WHERE status NOT IN ({})".format(
-                ",".join(f"'{s}'" for s in sorted(FINAL_STATUSES))
-            )
-        ),
+        "runs_active": one(f"SELECT COUNT(*) FROM runs WHERE status NOT IN ({FINAL_STATUSES_SQL})"),
         "last_callback": one("SELECT MAX(last_received_at) FROM callbacks"),
         "dead_letters": one("SELECT COUNT(*) FROM dead_letters"),
     }
