@@ -107,7 +107,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         ids = [
             int(i)
             for i, tags in zip(frame["id"], frame["tags"], strict=True)
-            if args.tag in _tags(tags)
+            if args.tag in store.split_tags(tags)
         ]
     if not ids:
         return _fail("nothing to submit: no valid saved search matched")
@@ -136,10 +136,6 @@ def cmd_submit(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0 if not result.unknown else 1
-
-
-def _tags(text: str) -> set[str]:
-    return {t.strip() for t in (text or "").split(",") if t.strip()}
 
 
 def cmd_sync(args: argparse.Namespace) -> int:

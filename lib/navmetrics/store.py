@@ -253,13 +253,17 @@ def save_searches(
     return report
 
 
+def split_tags(text: str | None) -> list[str]:
+    """The tags of a search, as kept in its `tags` text ("latam, saas"; ';' accepted too)."""
+    return [t.strip() for t in (text or "").replace(";", ",").split(",") if t.strip()]
+
+
+def all_tags(texts: Iterable[str | None]) -> list[str]:
+    return sorted({tag for text in texts for tag in split_tags(text)})
+
+
 def _merge_tags(*groups: str) -> str:
-    tags: list[str] = []
-    for group in groups:
-        for tag in (group or "").replace(";", ",").split(","):
-            if tag.strip() and tag.strip() not in tags:
-                tags.append(tag.strip())
-    return ", ".join(tags)
+    return ", ".join(dict.fromkeys(tag for group in groups for tag in split_tags(group)))
 
 
 def _ids_by_url(db: sqlite_utils.Database, wanted: Sequence[str]) -> dict[str, int]:

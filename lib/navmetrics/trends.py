@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import pandas as pd
 
+from navmetrics.store import split_tags
+
 
 def with_changes(measurements: pd.DataFrame) -> pd.DataFrame:
     """Add `change` and `change_pct` since each search's previous successful measurement."""
@@ -76,7 +78,7 @@ def pick(
     if search_ids:
         frame = frame[frame["search_id"].isin(search_ids)]
     if tag:
-        has_tag = frame["tags"].fillna("").map(lambda t: tag in {x.strip() for x in t.split(",")})
+        has_tag = frame["tags"].map(lambda text: tag in split_tags(text))
         frame = frame[has_tag]
     if top:
         growth = growth_table(frame, days=days)

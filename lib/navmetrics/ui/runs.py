@@ -11,13 +11,6 @@ from navmetrics.ui import context
 from navmetrics.ui.errors import error_box
 
 
-def _tags(library_tags: list[str]) -> list[str]:
-    found: set[str] = set()
-    for text in library_tags:
-        found.update(t.strip() for t in (text or "").split(",") if t.strip())
-    return sorted(found)
-
-
 def submit_panel(db: sqlite_utils.Database, settings: Settings) -> None:
     library = store.searches_frame(db)
     if library.empty:
@@ -32,9 +25,11 @@ def submit_panel(db: sqlite_utils.Database, settings: Settings) -> None:
         )
         ids = [int(choices[p]) for p in st.multiselect("Saved searches", list(choices))]
     elif by == "every search with a tag":
-        tag = st.selectbox("Tag", _tags(list(library["tags"])) or ["(no tags yet)"])
+        tag = st.selectbox("Tag", store.all_tags(library["tags"]) or ["(no tags yet)"])
         ids = [
-            int(i) for i, t in zip(library["id"], library["tags"], strict=True) if tag in _tags([t])
+            int(i)
+            for i, t in zip(library["id"], library["tags"], strict=True)
+            if tag in store.split_tags(t)
         ]
     else:
         ids = [int(i) for i in library["id"]]

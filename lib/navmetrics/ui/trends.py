@@ -6,15 +6,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from navmetrics import charts, trends
+from navmetrics import charts, store, trends
 from navmetrics.ui.downloads import table_buttons
-
-
-def _tags(frame: pd.DataFrame) -> list[str]:
-    found: set[str] = set()
-    for text in frame["tags"].fillna("").unique():
-        found.update(t.strip() for t in text.split(",") if t.strip())
-    return sorted(found)
 
 
 def selection(measurements: pd.DataFrame) -> pd.DataFrame:
@@ -25,7 +18,7 @@ def selection(measurements: pd.DataFrame) -> pd.DataFrame:
         picked = st.multiselect("Searches", sorted(labels.index), default=sorted(labels.index)[:5])
         return trends.pick(measurements, search_ids=[int(labels[p]) for p in picked] or [-1])
     if how == "a tag":
-        tags = _tags(measurements)
+        tags = store.all_tags(measurements["tags"].dropna().unique())
         if not tags:
             st.info("No tags yet: tag searches on the Searches page.")
             return measurements.iloc[0:0]
@@ -86,9 +79,11 @@ def comparison(latest: pd.DataFrame, filters: dict[int, str]) -> None:
     if by == "searches":
         st.altair_chart(charts.comparison_chart(latest, filters), width="stretch")
         return
-    per_tag = latest.assign(tag=latest["tags"].fillna("").str.split(",")).explode("tag")
-    per_tag["tag"] = per_tag["tag"].str.strip()
-    per_tag = per_tag[per_tag["tag"] != ""]
+    per_tag = (
+        latest.assign(tag=latest["tags"].map(store.split_tags))
+        .explode("tag")
+        .dropna(subset=["tag"])
+    )
     if per_tag.empty:
         st.caption("None of these searches has a tag.")
         return
