@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from navmetrics import charts, store, trends, urls
+from navmetrics import charts, store, trends
 from navmetrics.ui import context
 from navmetrics.ui import trends as widgets
 
@@ -32,9 +32,4 @@ widgets.growth(shown)
 
 st.subheader("Side by side (latest)")
 latest = trends.latest_by_search(shown)
-filters = {
-    int(row.id): " · ".join(f.describe() for f in urls.validate(row.url).filters)
-    for row in store.searches_frame(db, include_archived=True).itertuples()
-    if row.id in set(latest["search_id"])
-}
-widgets.comparison(latest, filters)
+widgets.comparison(latest, store.filters_described(db, latest["search_id"].tolist()))

@@ -128,6 +128,9 @@ def test_trends_page_draws_lines_with_gaps_for_failed_measurements(env):
     assert [r["total_results"] for r in uk] == [2000.0, 2020.0, None, 2060.0]
     assert spec["mark"]["invalid"] == "break-paths-show-domains"
     assert "change" in {t["field"] for t in spec["encoding"]["tooltip"]}
+    _, bars = chart_rows(at, index=1)  # side by side: the decoded filters on hover
+    hover = {r["label"]: r["filters"] for r in bars}
+    assert "Headquarters location: Mexico" in hover["Software Development · 51-200 · Mexico"]
 
 
 def test_trends_growth_table_and_selection(env):

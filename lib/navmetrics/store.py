@@ -323,6 +323,14 @@ def searches_frame(db: sqlite_utils.Database, *, include_archived: bool = False)
     )
 
 
+def filters_described(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, str]:
+    """Each search's decoded filters in one line, for tooltips."""
+    return {
+        int(row["id"]): " · ".join(f.describe() for f in urls.validate(row["url"]).filters)
+        for row in searches_by_ids(db, [int(i) for i in ids])
+    }
+
+
 def searches_by_ids(db: sqlite_utils.Database, ids: Sequence[int]) -> list[dict[str, Any]]:
     if not ids:
         return []
