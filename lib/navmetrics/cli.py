@@ -52,8 +52,12 @@ def cmd_simulator(args: argparse.Namespace) -> int:
 def cmd_receiver(args: argparse.Namespace) -> int:
     from navmetrics.receiver import create_receiver_app
 
-    settings = config.ensure_callback_token(_settings(args))
-    app = create_receiver_app(settings.db_path, settings.callback_token or "")
+    configured = _settings(args)
+    settings = config.ensure_callback_token(configured)
+    # A token set in the environment is fixed; a generated one is re-read when it is rotated.
+    app = create_receiver_app(
+        settings.db_path, config.TokenSource(settings.db_path, configured.callback_token)
+    )
     print(
         f"navmetrics: receiver for {settings.db_path} on http://{args.host}:{args.port}/callbacks "
         f"(token {config.mask(settings.callback_token)}; see {config.token_file(settings.db_path)})",
