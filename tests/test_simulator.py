@@ -380,7 +380,7 @@ def test_a_lost_callback_arrives_only_when_replayed_and_at_most_three_times(
 
 
 def test_delivery_delay_holds_each_callback(sim_factory, recorder_factory):
-    _, base = sim_factory(delivery_delay=0.4)
+    _, base = sim_factory(delivery_delay=1.5)
     rec, url = recorder_factory()
     body = valid_body(SOFTWARE_MEXICO, n=1, callback=url)
     body["callback"]["on"] = "final"
