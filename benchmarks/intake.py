@@ -37,13 +37,18 @@ print(json.dumps({"seconds": elapsed, "peak_mb": peak, "rows": rows}))
 """
 
 
-def make_file(path: Path, rows: int) -> None:
-    """Distinct, realistic searches: industries x headcount bands x regions x extra filters."""
+def make_file(path: Path, rows: int, *, regions: int = 5_000) -> None:
+    """Realistic searches: industry x headcount bands x region x sometimes revenue.
+
+    Regions come from a pool of `regions` geo ids (LinkedIn has a few thousand; `--regions 0` gives
+    every row a region of its own, the worst case for the decoder's per-filter cache).
+    """
     rng = random.Random(1)
     bands = list(urls.HEADCOUNT)
     with path.open("w", encoding="utf-8") as out:
         out.write("label,url,tags\n")
         for i in range(rows):
+            region = rng.randrange(regions) if regions else i
             filters = [
                 urls.Filter("INDUSTRY", (urls.FilterValue(str(rng.randint(1, 3000))),)),
                 urls.Filter(
@@ -53,7 +58,9 @@ def make_file(path: Path, rows: int) -> None:
                         for b in rng.sample(bands, rng.randint(1, 3))
                     ),
                 ),
-                urls.Filter("REGION", (urls.FilterValue(str(100_000_000 + i), f"Region {i}"),)),
+                urls.Filter(
+                    "REGION", (urls.FilterValue(str(100_000_000 + region), f"Region {region}"),)
+                ),
             ]
             if rng.random() < 0.3:
                 filters.append(
@@ -81,14 +88,20 @@ def measure(which: str, path: Path) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument(
+        "--regions", type=int, default=5_000, help="size of the region pool (0: unique)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "searches.csv"
-        make_file(path, args.rows)
+        make_file(path, args.rows, regions=args.regions)
         size = path.stat().st_size / 1e6
         base = measure("pandas", path)
         ours = measure("navmetrics", path)
-    print(f"{args.rows:,} rows, {size:.0f} MB CSV")
+    distinct = (
+        "every row its own region" if not args.regions else f"regions from {args.regions:,} ids"
+    )
+    print(f"{args.rows:,} rows, {size:.0f} MB CSV ({distinct})")
     print(f"pandas.read_csv              {base['seconds']:7.2f} s  peak {base['peak_mb']:6.0f} MB")
     print(
         f"navmetrics read+validate     {ours['seconds']:7.2f} s  peak {ours['peak_mb']:6.0f} MB"

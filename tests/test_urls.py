@@ -194,3 +194,20 @@ def test_the_fast_reader_agrees_on_the_documented_examples(url):
 
     text = unquote(url.split("query=", 1)[1].split("&")[0])
     assert urls._parse_fast(text) == urls._Parser(text).parse()
+
+
+@given(
+    st.lists(
+        st.one_of(value_filters, range_filters), min_size=1, max_size=4, unique_by=lambda f: f.type
+    ),
+    st.sampled_from(["", "&sessionId=abc%3D%3D", "&viewAllFilters=true&page=2", "&foo=1", "#x"]),
+)
+def test_the_fast_path_and_the_full_path_give_the_same_verdict(filters, tail):
+    url = urls.build_url(filters) + tail
+    assert urls.validate(url) == urls._validate(url, url.strip())
+
+
+@pytest.mark.parametrize("url", [NEARLY_EVERY_FILTER, MANY_VALUES, SOFTWARE_MEXICO])
+def test_the_fast_path_agrees_on_the_documented_examples(url):
+    assert urls._validate_fast(url, url) is not None
+    assert urls.validate(url) == urls._validate(url, url)

@@ -29,7 +29,7 @@ class IntakeError(ValueError):
     """The whole input cannot be read; the message says what to do."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     line: int
     text: str
@@ -86,7 +86,7 @@ def read_text(text: str, source: str = "pasted text") -> Intake:
     """Pasted text or a TXT/CSV/TSV file's text."""
     if not text.strip():
         raise IntakeError(f"The {source} is empty: paste or upload at least one URL.")
-    sample = "\n".join(text.splitlines()[:50])
+    sample = "\n".join(text[:200_000].splitlines()[:50])
     delimiter = _delimiter(sample)
     if delimiter is None:
         rows = [Row(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
@@ -117,10 +117,11 @@ def _count_outside_urls(line: str, delimiter: str) -> int:
 
 
 def _from_table(table: list[list[str]], source: str, first_line: int) -> Intake:
-    table = [r for r in table if any((c or "").strip() for c in r)]
-    if not table:
+    """Rows of a sheet; each keeps the number of the line it came from (blank ones skipped)."""
+    numbered = [(n, r) for n, r in enumerate(table, start=first_line) if any(r)]
+    if not numbered:
         raise IntakeError(f"The {source} has no rows: it is empty or holds only blank lines.")
-    header = [str(c or "").strip().lower() for c in table[0]]
+    header = [c.strip().lower() for c in numbered[0][1]]
     url_col = next(
         (
             i
@@ -129,41 +130,35 @@ def _from_table(table: list[list[str]], source: str, first_line: int) -> Intake:
         ),
         None,
     )
-    body = (
-        table[1:] if url_col is not None or not any(LINKEDIN.search(c) for c in header) else table
-    )
-    has_header = body is not table
+    has_header = url_col is not None or not any(LINKEDIN.search(c) for c in header)
+    body = numbered[1:] if has_header else numbered
     if url_col is None:
-        url_col = _url_column_by_content(table[:200])
+        url_col = _url_column_by_content([r for _, r in numbered[:200]])
     if url_col is None:
         raise IntakeError(
             f"No column of LinkedIn URLs found in the {source}. Name the column 'url', or put the "
             "URLs in a column of their own."
         )
-    extras = {}
-    if has_header:
-        for name, aliases in EXTRA_COLUMNS.items():
-            extras[name] = next((i for i, h in enumerate(header) if h in aliases), None)
+    found = {
+        name: next((i for i, h in enumerate(header) if h in aliases), None) if has_header else None
+        for name, aliases in EXTRA_COLUMNS.items()
+    }
+    label_col, tags_col, notes_col = found["label"], found["tags"], found["notes"]
     rows = []
-    offset = first_line + (1 if has_header else 0)
-    for index, record in enumerate(body):
-        rows.append(
-            Row(
-                line=offset + index,
-                text=_cell(record, url_col),
-                label=_cell(record, extras.get("label")),
-                tags=_cell(record, extras.get("tags")),
-                notes=_cell(record, extras.get("notes")),
-                other=" | ".join(str(c) for i, c in enumerate(record) if i != url_col and c),
-            )
+    for line, record in body:
+        width = len(record)
+        text = record[url_col].strip() if url_col < width else ""
+        row = Row(
+            line,
+            text,
+            record[label_col].strip() if label_col is not None and label_col < width else "",
+            record[tags_col].strip() if tags_col is not None and tags_col < width else "",
+            record[notes_col].strip() if notes_col is not None and notes_col < width else "",
         )
+        if not text:  # reported as a row without a URL, with what it did hold
+            row.other = " | ".join(c for i, c in enumerate(record) if i != url_col and c)
+        rows.append(row)
     return _capped(Intake(rows, source=source))
-
-
-def _cell(record: list[str], col: int | None) -> str:
-    if col is None or col >= len(record) or record[col] is None:
-        return ""
-    return str(record[col]).strip()
 
 
 def _url_column_by_content(table: list[list[str]]) -> int | None:

@@ -7,6 +7,7 @@ once, parsing the structure, then decoding each atom keeps commas inside labels 
 
 from __future__ import annotations
 
+import functools
 import gc
 import re
 from collections.abc import Iterable, Iterator
@@ -559,6 +560,70 @@ def _invalid(text: str, message: str) -> Verdict:
 def validate(text: str) -> Verdict:
     """Classify one line: decode and normalise a company search, or say why it is not one."""
     raw = text.strip().strip('"').strip("'").strip()
+    return _validate_fast(text, raw) or _validate(text, raw)
+
+
+# The usual line, a current-shape URL as Sales Navigator writes it, is read filter by filter with
+# each distinct filter decoded once (lists repeat industries, bands and regions endlessly). Anything
+# else, or anything unusual inside, takes the full path below; a test holds the two paths equal.
+_FAST_PREFIX = CANONICAL_PREFIX + "?"
+_FAST_QUERY = re.compile(r"\(filters%3AList\((.*)\)\)\Z")
+
+
+def _validate_fast(text: str, raw: str) -> Verdict | None:
+    if not raw.startswith(_FAST_PREFIX) or "#" in raw:
+        return None
+    query = None
+    for piece in raw[len(_FAST_PREFIX) :].split("&"):
+        key, _, value = piece.partition("=")
+        if key == "query" and query is None:
+            query = value
+        elif key not in NOISE_PARAMS:
+            return None
+    found = _FAST_QUERY.match(query or "")
+    if found is None:
+        return None
+    inner = found.group(1)
+    # Between two filters stands ")%2C(type%3A", which no escaped atom can hold.
+    pieces = inner.split(")%2C(type%3A")
+    fragments = [
+        ("" if n == 0 else "(type%3A") + piece + ("" if n == len(pieces) - 1 else ")")
+        for n, piece in enumerate(pieces)
+    ]
+    if not fragments[0].startswith("(type%3A"):
+        return None  # each fragment must read as one whole filter, or the full path takes over
+    decoded = [_fragment(f) for f in fragments]
+    if any(d is None for d in decoded):
+        return None
+    pairs = sorted((d for d in decoded if d is not None), key=lambda d: d[0].type)
+    types = [f.type for f, _ in pairs]
+    if len(set(types)) != len(types) or not set(types) <= set(FILTER_NAMES):
+        return None  # repeated or unfamiliar types: the full path says what to say
+    url = f"{CANONICAL_PREFIX}?query=(filters%3AList({'%2C'.join(e for _, e in pairs)}))"
+    return Verdict(text, "ok", "Company search.", url=url, filters=[f for f, _ in pairs])
+
+
+@functools.lru_cache(maxsize=20_000)
+def _fragment(encoded: str) -> tuple[Filter, str] | None:
+    """One filter as found in the address bar: its canonical form and canonical encoding."""
+    try:
+        query = parse_query(f"(filters%3AList({encoded}))")
+    except QuerySyntaxError:
+        return None
+    found = query.get("filters")
+    if set(query) != {"filters"} or not isinstance(found, list) or len(found) != 1:
+        return None
+    canonical = _canonical_filter(_filter_from_restli(found[0]))
+    if canonical.raw is not None:
+        return None
+    return canonical, _quote_structure(_filter_restli_text(canonical))
+
+
+def _filter_restli_text(f: Filter) -> str:
+    return "(" + ",".join(f"{k}:{_to_restli(v)}" for k, v in f.to_restli().items()) + ")"
+
+
+def _validate(text: str, raw: str) -> Verdict:
     if not raw:
         return _invalid(text, "Empty line: paste a Sales Navigator company-search URL.")
     notes: list[str] = []
@@ -736,10 +801,7 @@ def _encode_canonical(canonical: dict[str, Any], filters: list[Filter]) -> str:
     for key, value in canonical.items():
         if key == "filters":
             items = [
-                "(" + ",".join(f"{k}:{_to_restli(v)}" for k, v in f.to_restli().items()) + ")"
-                if f.raw is None
-                else quote(f.raw, safe="")
-                for f in filters
+                _filter_restli_text(f) if f.raw is None else quote(f.raw, safe="") for f in filters
             ]
             parts.append("filters:List(" + ",".join(items) + ")")
         else:
