@@ -211,3 +211,9 @@ def test_the_fast_path_and_the_full_path_give_the_same_verdict(filters, tail):
 def test_the_fast_path_agrees_on_the_documented_examples(url):
     assert urls._validate_fast(url, url) is not None
     assert urls.validate(url) == urls._validate(url, url)
+
+
+def test_a_url_mixing_escaped_and_bare_structure_takes_the_full_path():
+    mixed = SOFTWARE_MEXICO.replace("(type%3AREGION%2C", "(type:REGION,")
+    assert urls._validate_fast(mixed, mixed) is None
+    assert urls.validate(mixed) == urls._validate(mixed, mixed)

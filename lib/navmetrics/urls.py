@@ -580,7 +580,9 @@ def _validate_fast(text: str, raw: str) -> Verdict | None:
             query = value
         elif key not in NOISE_PARAMS:
             return None
-    found = _FAST_QUERY.match(query or "")
+    if query is None or ":" in query:  # only the fully escaped shape Sales Navigator writes
+        return None
+    found = _FAST_QUERY.match(query)
     if found is None:
         return None
     inner = found.group(1)
