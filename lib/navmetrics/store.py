@@ -20,6 +20,7 @@ import pandas as pd
 import sqlite_utils
 
 from navmetrics import urls
+from navmetrics.intake import Row
 
 FINAL_STATUSES = frozenset({"SUCCEEDED", "PARTIAL_SUCCEEDED", "FAILED", "STOPPED", "INVALID"})
 
@@ -239,14 +240,14 @@ def save_searches(
         fresh.append((verdict.url, label or verdict.label or verdict.url, row_tags, notes))
     if on_progress:
         on_progress(len(items), len(items))
-    existing = _ids_by_url(db, ordered)
+    existing = ids_by_url(db, ordered)
     with db.conn:
         db.conn.executemany(
             "INSERT INTO searches (url, label, tags, notes, created_at, origin) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             [(u, label, t, n, created, origin) for u, label, t, n in fresh if u not in existing],
         )
-    ids = _ids_by_url(db, ordered)
+    ids = ids_by_url(db, ordered)
     report.already_saved = len(existing)
     report.new = len(ordered) - len(existing)
     report.ids = [ids[u] for u in ordered]
@@ -266,16 +267,23 @@ def _merge_tags(*groups: str) -> str:
     return ", ".join(dict.fromkeys(tag for group in groups for tag in split_tags(group)))
 
 
-def _ids_by_url(db: sqlite_utils.Database, wanted: Sequence[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = list(wanted[start : start + 500])
-        marks = ",".join("?" for _ in chunk)
-        for sid, url in db.conn.execute(
-            f"SELECT id, url FROM searches WHERE url IN ({marks})", chunk
-        ):
-            found[url] = int(sid)
-    return found
+def _rows_in(
+    db: sqlite_utils.Database, sql: str, values: Sequence[Any], *before: Any
+) -> Iterable[tuple[Any, ...]]:
+    """Run `sql` (whose `{marks}` stands for an IN list) over `values`, 500 at a time."""
+    for start in range(0, len(values), 500):
+        chunk = list(values[start : start + 500])
+        yield from db.conn.execute(
+            sql.format(marks=",".join("?" for _ in chunk)), [*before, *chunk]
+        )
+
+
+def ids_by_url(db: sqlite_utils.Database, wanted: Sequence[str]) -> dict[str, int]:
+    """The saved searches among these URLs (normalised), by URL."""
+    return {
+        url: int(sid)
+        for sid, url in _rows_in(db, "SELECT id, url FROM searches WHERE url IN ({marks})", wanted)
+    }
 
 
 def update_searches(db: sqlite_utils.Database, changes: dict[int, dict[str, Any]]) -> int:
@@ -769,18 +777,7 @@ def save_breakdown(
 ) -> tuple[int, list[int]]:
     """Keep a market map: its cells become saved searches tagged with the map's name."""
     rows = [
-        type(
-            "Row",
-            (),
-            {
-                "text": c.url,
-                "line": n,
-                "label": c.label,
-                "tags": f"map: {name}",
-                "notes": "",
-                "other": "",
-            },
-        )()
+        Row(line=n, text=c.url, label=c.label, tags=f"map: {name}")
         for n, c in enumerate(cells, start=1)
     ]
     report = save_searches(db, rows, origin="breakdown")
@@ -818,19 +815,8 @@ def recently_measured(db: sqlite_utils.Database, search_ids: Sequence[int], days
     if not search_ids:
         return set()
     since = (datetime.now(UTC) - timedelta(days=days)).isoformat().replace("+00:00", "Z")
-    found: set[int] = set()
-    for start in range(0, len(search_ids), 500):
-        chunk = list(search_ids[start : start + 500])
-        marks = ",".join("?" for _ in chunk)
-        found.update(
-            r[0]
-            for r in db.conn.execute(
-                f"SELECT DISTINCT search_id FROM observations WHERE observed_at >= ? "
-                f"AND search_id IN ({marks})",
-                [since, *chunk],
-            )
-        )
-    return found
+    sql = "SELECT DISTINCT search_id FROM observations WHERE observed_at >= ? AND search_id IN ({marks})"
+    return {int(r[0]) for r in _rows_in(db, sql, search_ids, since)}
 
 
 def map_frame(db: sqlite_utils.Database, breakdown_id: int) -> pd.DataFrame:

@@ -81,7 +81,8 @@ def new_map(db: sqlite_utils.Database, settings: Settings) -> None:
     base_label = str(library.set_index("id").loc[base_id, "label"])
     name = left.text_input("Map name", value=f"{base_label} by {' × '.join(dims)}")
     mode = right.selectbox("Identity mode", ["auto", "managed", "direct"], key="map-mode")
-    cell_ids = [store.find_search_id(db, c.url) for c in cells]
+    saved = store.ids_by_url(db, [c.url for c in cells])
+    cell_ids = [saved.get(c.url) for c in cells]
     recent = store.recently_measured(db, [i for i in [*cell_ids, base_id] if i is not None], days=7)
     plan = breakdown.plan_measurement(cell_ids, base_id, recent, runs.IDENTITY_COST.get(mode, 1.0))
     st.info(f"**Before anything is sent:** {plan.describe()}")
