@@ -206,3 +206,37 @@ def test_a_thousand_callbacks_delivered_one_to_three_times_concurrently_count_on
     assert rows(db_path, "SELECT COUNT(*) FROM observations") == [(1000,)]
     got = dict(rows(db_path, "SELECT callback_ref_uid, attempts FROM callbacks"))
     assert got == expected
+
+
+def test_a_sender_that_hangs_up_mid_commit_does_not_stop_the_writer(db_path):
+    """A request cancelled while its batch commits leaves a cancelled future behind."""
+    from navmetrics import store
+    from navmetrics.receiver import GroupWriter, _Job
+
+    def job(body: dict[str, Any]) -> _Job:
+        raw = json.dumps(body).encode()
+        return _Job(
+            raw,
+            store.parse_callback(raw),
+            None,
+            None,
+            "application/json",
+            store.now_utc(),
+            asyncio.get_running_loop().create_future(),
+        )
+
+    async def scenario() -> tuple[int, bool]:
+        writer = GroupWriter(db_path)
+        writer.start()
+        gone, later = job(callback_body(url_for(1), 1)), job(callback_body(url_for(2), 2))
+        writer.submit(gone)
+        gone.future.cancel()  # the sender hung up
+        await asyncio.sleep(0.2)
+        writer.submit(later)
+        status, _ = await asyncio.wait_for(later.future, timeout=5)
+        alive = writer.alive
+        await writer.stop()
+        return status, alive
+
+    assert asyncio.run(scenario()) == (200, True)
+    assert rows(db_path, "SELECT COUNT(*) FROM observations") == [(2,)]

@@ -112,7 +112,8 @@ class GroupWriter:
                     job.future.set_result((503, {"error": f"storage failed: {exc}; retry later"}))
             return
         for job, answer in answers:
-            job.future.set_result(answer)
+            if not job.future.done():  # its sender hung up: committed all the same, no one to tell
+                job.future.set_result(answer)
 
     @staticmethod
     def _apply(
