@@ -158,3 +158,16 @@ def test_poll_mode_pulls_in_the_background_of_the_dashboard(make_stack, monkeypa
     assert "3 result(s)" in services.sync_once()
     assert services.sync_once() == "nothing to sync"
     assert observations_and_errors(db) == (3, 0)
+
+
+def test_a_cancelled_run_is_not_pulled_again_and_again(make_stack):
+    stack = make_stack(SimulatorConfig(pace=0.05, control=True))
+    db = store.open_db(stack.db_path)
+    ids = store.save_searches(db, URLS).ids
+    with EdgesClient(stack.simulator_url, "k") as client:
+        (run_uid,) = runs.submit(db, client, runs.plan_for(load_settings(), ids, name="c")).run_uids
+        runs.cancel(db, client, run_uid)
+        wait_for(lambda: stack.sim.runs[run_uid].status == "STOPPED")
+        sync.sync(db, client)
+    assert sum(observations_and_errors(db)) < len(URLS)
+    assert sync.runs_needing_sync(db) == []

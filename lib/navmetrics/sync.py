@@ -32,13 +32,17 @@ class SyncReport:
 
 
 def runs_needing_sync(db: sqlite_utils.Database) -> list[str]:
-    """Runs not finished, or finished with fewer results and errors than inputs."""
+    """Runs not finished, or finished with fewer results and errors than inputs.
+
+    A stopped (cancelled) or invalid run never completes its inputs: once final, it is done.
+    """
     rows = db.execute(
         f"""
         SELECT r.run_uid FROM runs r
         WHERE r.run_uid NOT LIKE 'unknown:%' AND (
             r.status NOT IN ({store.FINAL_STATUSES_SQL})
-            OR r.inputs_count > (SELECT COUNT(*) FROM observations o WHERE o.run_uid = r.run_uid)
+            OR r.status NOT IN ('STOPPED', 'INVALID')
+            AND r.inputs_count > (SELECT COUNT(*) FROM observations o WHERE o.run_uid = r.run_uid)
                               + (SELECT COUNT(*) FROM input_errors e WHERE e.run_uid = r.run_uid))
         ORDER BY r.created_at
         """
