@@ -12,6 +12,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from navmetrics import demo, store, sync
 from navmetrics.config import (
     ConfigError,
@@ -136,8 +138,6 @@ def fill_demo(settings: Settings, app: Any) -> None:
 
 def receiver_health(url: str) -> bool:
     """Whether a receiver answers its /healthz at `url`."""
-    import httpx
-
     try:
         return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
     except httpx.HTTPError:
