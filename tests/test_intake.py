@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from navmetrics import intake, store
@@ -160,3 +163,50 @@ def test_cli_validate_of_a_binary_file_exits_2_with_the_reason(tmp_path):
         timeout=60,
     )
     assert result.returncode == 2 and "binary" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_stray_quote_does_not_swallow_the_rows_after_it(db):
+    raw = (
+        "label,url\n"
+        f"good,{SOFTWARE_MEXICO}\n"
+        f'"Mexico SaaS,{SOFTWARE_MEXICO.replace("Mexico", "Brazil")}\n'
+        f"after,{UK}\n"
+        f"last,{SOFTWARE_MEXICO.replace('103323778', '102713980')}\n"
+    ).encode()
+    found = intake.read_bytes(raw, "stray.csv")
+    assert [row.line for row in found.rows] == [2, 3, 4, 5]
+    assert [row.label for row in found.rows][2:] == ["after", "last"]
+    assert 'Line 3 opens a quote (")' in found.warnings[0]
+    report = store.save_searches(db, found.rows)
+    assert report.new == 3 and report.invalid == 1
+    assert report.invalid_lines[0]["line"] == 3
+
+
+def test_a_cell_beyond_the_csv_modules_limit_is_read_without_a_traceback():
+    raw = f'url,notes\n{SOFTWARE_MEXICO},"{"x" * 200_000}"\n{UK},short\n'.encode()
+    found = intake.read_bytes(raw, "huge-cell.csv")
+    assert texts(found) == [SOFTWARE_MEXICO, UK]
+    assert len(found.rows[0].notes) == 200_000
+
+
+def test_rows_after_a_multi_line_cell_keep_their_own_line_numbers():
+    raw = f'url,notes\n{SOFTWARE_MEXICO},"two\nlines"\n{UK},one line\n'.encode()
+    found = intake.read_bytes(raw, "notes.csv")
+    assert [(row.line, row.notes) for row in found.rows] == [(2, "two\nlines"), (4, "one line")]
+
+
+def test_old_mac_line_ends_are_lines():
+    raw = f"label,url\rMexico,{SOFTWARE_MEXICO}\rUK,{UK}\r".encode()
+    found = intake.read_bytes(raw, "mac.csv")
+    assert [(row.line, row.label) for row in found.rows] == [(2, "Mexico"), (3, "UK")]
+
+
+cells = st.text(alphabet=st.sampled_from('ab,;\t\n\r "x'), max_size=40)
+
+
+@given(cells)
+def test_records_are_what_csv_reader_reads_in_universal_newline_mode(text):
+    """A plain split stands in for csv.reader where no quote can make them differ."""
+    records, _ = intake._records(text, ",")
+    expected = list(csv.reader(io.StringIO(text, newline=None)))
+    assert [r for _, r in records if any(r)] == [r for r in expected if any(r)]

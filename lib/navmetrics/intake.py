@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from navmetrics.bulk import gc_paused
 
 MAX_BYTES = 60_000_000
 MAX_ROWS = 100_000
@@ -91,8 +94,56 @@ def read_text(text: str, source: str = "pasted text") -> Intake:
     if delimiter is None:
         rows = [Row(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
         return _capped(Intake(rows, source=source))
-    table = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    return _from_table(table, source, first_line=1)
+    with gc_paused():
+        records, warnings = _records(text, delimiter)
+        found = _from_table(records, source)
+    found.warnings[:0] = warnings
+    return found
+
+
+def _records(text: str, delimiter: str) -> tuple[list[tuple[int, list[str]]], list[str]]:
+    """Each CSV record with the line it starts on, and warnings.
+
+    Line ends of every kind (Windows, old Mac, Unix) count alike. Without a quote character,
+    csv.reader and a plain split agree, and the split is twice as fast. Otherwise csv.reader
+    reads, and a quote that never closes (which would swallow every row after it into one cell)
+    is caught: the lines it swallowed are read again one by one, so the rows after it are kept.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if '"' not in text:
+        return [(n, line.split(delimiter)) for n, line in enumerate(text.split("\n"), 1)], []
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_BYTES))
+    lines = io.StringIO(text).readlines()
+    reader = csv.reader(lines, delimiter=delimiter)
+    records: list[tuple[int, list[str]]] = []
+    warnings: list[str] = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            return records, warnings
+        except csv.Error as exc:  # defensive: the reader's own complaints become a line's problem
+            records.append((start, []))
+            warnings.append(f"Line {start} could not be read as CSV ({exc}); it was skipped.")
+            continue
+        end = reader.line_num
+        if end > start and _swallowed_rows(lines[start:end], delimiter):
+            for n in range(start, end + 1):
+                records.append((n, next(csv.reader([lines[n - 1]], delimiter=delimiter), [])))
+            warnings.append(
+                f'Line {start} opens a quote (") that does not close where it should; the '
+                f"{end - start} lines after it were read one by one. Check the quotes in line "
+                f"{start}."
+            )
+        else:
+            records.append((start, record))
+
+
+def _swallowed_rows(later_lines: list[str], delimiter: str) -> bool:
+    """Whether a cell spanning lines holds what look like rows of their own (a stray quote)."""
+    return any(delimiter in line and LINKEDIN.search(line) for line in later_lines)
 
 
 def _delimiter(sample: str) -> str | None:
@@ -116,9 +167,9 @@ def _count_outside_urls(line: str, delimiter: str) -> int:
     return line.count(delimiter)
 
 
-def _from_table(table: list[list[str]], source: str, first_line: int) -> Intake:
+def _from_table(records: list[tuple[int, list[str]]], source: str) -> Intake:
     """Rows of a sheet; each keeps the number of the line it came from (blank ones skipped)."""
-    numbered = [(n, r) for n, r in enumerate(table, start=first_line) if any(r)]
+    numbered = [(n, r) for n, r in records if any(r)]
     if not numbered:
         raise IntakeError(f"The {source} has no rows: it is empty or holds only blank lines.")
     header = [c.strip().lower() for c in numbered[0][1]]
@@ -144,20 +195,24 @@ def _from_table(table: list[list[str]], source: str, first_line: int) -> Intake:
         for name, aliases in EXTRA_COLUMNS.items()
     }
     label_col, tags_col, notes_col = found["label"], found["tags"], found["notes"]
-    rows = []
-    for line, record in body:
-        width = len(record)
-        text = record[url_col].strip() if url_col < width else ""
-        row = Row(
-            line,
-            text,
-            record[label_col].strip() if label_col is not None and label_col < width else "",
-            record[tags_col].strip() if tags_col is not None and tags_col < width else "",
-            record[notes_col].strip() if notes_col is not None and notes_col < width else "",
+    records = [r for _, r in body]
+
+    def column(col: int | None) -> list[str] | itertools.repeat[str]:
+        """A column's cells, stripped; "" where a row is too short (column by column: 100,000
+        rows are read in a third of the time a row-by-row loop takes)."""
+        if col is None:
+            return itertools.repeat("")
+        return [r[col].strip() if col < len(r) else "" for r in records]
+
+    texts = column(url_col)
+    rows = list(
+        map(
+            Row, [n for n, _ in body], texts, column(label_col), column(tags_col), column(notes_col)
         )
-        if not text:  # reported as a row without a URL, with what it did hold
+    )
+    for row, record in zip(rows, records, strict=True):
+        if not row.text:  # reported as a row without a URL, with what it did hold
             row.other = " | ".join(c for i, c in enumerate(record) if i != url_col and c)
-        rows.append(row)
     return _capped(Intake(rows, source=source))
 
 
@@ -198,7 +253,7 @@ def read_xlsx(raw: bytes, source: str) -> Intake:
         ["" if c is None else str(c) for c in row] for row in sheet.iter_rows(values_only=True)
     ]
     book.close()
-    intake = _from_table(table, source, first_line=1)
+    intake = _from_table(list(enumerate(table, 1)), source)
     if len(book.worksheets) > 1:
         intake.warnings.append("Only the first sheet was read.")
     return intake
