@@ -217,3 +217,88 @@ def test_a_url_mixing_escaped_and_bare_structure_takes_the_full_path():
     mixed = SOFTWARE_MEXICO.replace("(type%3AREGION%2C", "(type:REGION,")
     assert urls._validate_fast(mixed, mixed) is None
     assert urls.validate(mixed) == urls._validate(mixed, mixed)
+
+
+@given(value_filters)
+def test_a_list_of_values_is_read_by_its_regular_expression_as_the_parser_reads_it(f):
+    piece = urls.build_url([f]).split("(type%3A", 1)[1].removesuffix(")))")
+    by_regex = urls._values_fragment(piece)
+    assert by_regex is not None, piece  # the usual shape must take the quick way
+    assert by_regex == urls._any_fragment(piece)
+
+
+@pytest.mark.parametrize(
+    "piece",
+    [
+        "REGION%2Cvalues%3AList((id%3A1%2Ctext%3AMexico))",  # no selectionType
+        "REGION%2Cvalues%3AList((text%3AMexico%2Cid%3A1%2CselectionType%3AINCLUDED))",
+        "REGION%2Cvalues%3AList((id%3A1%2Ctext%3AFinancial%20Services%2CselectionType%3AINCLUDED))",
+        "REGION%2Cvalues%3AList((id%3A1%2Ctext%3AS%25c3%25a3o%2CselectionType%3AINCLUDED))",
+        "REGION%2Cvalues%3AList((id%3A1%2Ctext%3A%27%27%2CselectionType%3AINCLUDED))",
+    ],
+    ids=["no-selection", "keys-reordered", "label-encoded-once", "lowercase-hex", "empty-label"],
+)
+def test_unusual_value_lists_leave_the_regular_expression_to_the_parser(piece):
+    assert urls._values_fragment(piece) is None
+    url = f"{urls.CANONICAL_PREFIX}?query=(filters%3AList((type%3A{piece})))"
+    assert urls.validate(url) == urls._validate(url, url)
+
+
+@pytest.mark.parametrize(
+    ("filters", "label"),
+    [
+        ([], "All companies"),
+        (
+            [
+                urls.Filter("REGION", (urls.FilterValue("103323778"),)),
+                urls.Filter(
+                    "INDUSTRY", tuple(urls.FilterValue(i) for i in ("4", "25", "27", "133"))
+                ),
+            ],
+            "Wholesale +3 · Mexico",  # values in id order: "133" first
+        ),
+        (
+            [urls.Filter("ANNUAL_REVENUE", range_min="1", range_max="5", sub_filter="USD")],
+            "Annual revenue (millions): 1 to 5 USD",
+        ),
+        (
+            [
+                urls.Filter(
+                    "COMPANY_HEADCOUNT",
+                    (urls.FilterValue("D"), urls.FilterValue("B", selection="EXCLUDED")),
+                ),
+                urls.Filter("ANNUAL_REVENUE", range_min="1", range_max="5", sub_filter="USD"),
+            ],
+            "51-200, not 1-10 · Annual revenue (millions): 1 to 5 USD",
+        ),
+        (
+            [
+                urls.Filter("INDUSTRY", (urls.FilterValue("4"),)),
+                urls.Filter("ANNUAL_REVENUE", range_min="1", range_max="5"),
+                urls.Filter("NUM_OF_FOLLOWERS", (urls.FilterValue("NFR5"),)),
+            ],
+            "Software Development · +2 more filters",
+        ),
+        (
+            [
+                urls.Filter("ANNUAL_REVENUE", range_min="1", range_max="5"),
+                urls.Filter("FORTUNE", (urls.FilterValue("1"),)),
+                urls.Filter("NUM_OF_FOLLOWERS", (urls.FilterValue("NFR5"),)),
+            ],
+            "Annual revenue (millions): 1 to 5 · Fortune: Fortune 50 · +1 more filters",
+        ),
+    ],
+    ids=[
+        "nothing",
+        "many-industries",
+        "one-other",
+        "band-and-revenue",
+        "main-and-two",
+        "others-only",
+    ],
+)
+def test_labels_read_like_a_segment(filters, label):
+    canonical = [urls._canonical_filter(f) for f in filters]
+    assert urls.make_label(canonical) == label
+    if filters:
+        assert urls.validate(urls.build_url(filters)).label == label

@@ -8,12 +8,14 @@ once, parsing the structure, then decoding each atom keeps commas inside labels 
 from __future__ import annotations
 
 import functools
-import gc
+import operator
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import quote, unquote, urlsplit
+
+from navmetrics.bulk import gc_paused
 
 Status = Literal["ok", "warning", "invalid"]
 
@@ -392,8 +394,22 @@ class Filter:
     def name(self) -> str:
         return FILTER_NAMES.get(self.type, self.type)
 
+    @functools.cached_property
+    def label_part(self) -> str:
+        """How its values read inside a label: 'India, not Mexico', or 'India +3' past three.
+
+        Kept on the filter: a long list repeats the same filters, and the fast path hands out
+        one shared object per distinct filter, so each is worded once.
+        """
+        names = [v.label if v.selection != "EXCLUDED" else f"not {v.label}" for v in self.values]
+        return ", ".join(names) if len(names) <= 3 else f"{names[0]} +{len(names) - 1}"
+
     def describe(self) -> str:
         """A readable one-liner: 'Company headcount: 51-200, not 1-10'."""
+        return self.description
+
+    @functools.cached_property
+    def description(self) -> str:
         if self.raw is not None:
             return f"{self.name}: {self.raw}"
         if self.values:
@@ -517,20 +533,19 @@ class Verdict:
         }
 
 
+_LABEL_ORDER = {"INDUSTRY": 0, "COMPANY_HEADCOUNT": 1, "REGION": 2}
+
+
 def make_label(
     filters: list[Filter], keywords: str | None = None, saved_search_id: str | None = None
 ) -> str:
     """A segment name an analyst would write: 'Software Development · 51-200 · Mexico'."""
-    order = ["INDUSTRY", "COMPANY_HEADCOUNT", "REGION"]
-    ranked = sorted(filters, key=lambda f: order.index(f.type) if f.type in order else len(order))
-    parts: list[str] = []
-    if keywords:
-        parts.append(f"“{keywords}”")
-    main = [f for f in ranked if f.type in order and f.raw is None]
-    others = [f for f in ranked if f not in main]
-    for f in main:
-        names = [v.label if v.selection != "EXCLUDED" else f"not {v.label}" for v in f.values]
-        parts.append(", ".join(names) if len(names) <= 3 else f"{names[0]} +{len(names) - 1}")
+    parts: list[str] = [f"“{keywords}”"] if keywords else []
+    main = [f for f in filters if f.type in _LABEL_ORDER and f.raw is None]
+    others = [f for f in filters if f.type not in _LABEL_ORDER or f.raw is not None]
+    if len(main) > 1:
+        main.sort(key=lambda f: _LABEL_ORDER[f.type])
+    parts.extend(f.label_part for f in main)
     if len(others) == 1 or (others and not parts):
         parts.extend(f.describe() for f in others[:2])
         if len(others) > 2:
@@ -564,10 +579,13 @@ def validate(text: str) -> Verdict:
 
 
 # The usual line, a current-shape URL as Sales Navigator writes it, is read filter by filter with
-# each distinct filter decoded once (lists repeat industries, bands and regions endlessly). Anything
-# else, or anything unusual inside, takes the full path below; a test holds the two paths equal.
+# each distinct filter decoded once (lists repeat industries, bands and regions endlessly), and the
+# usual filter, a list of values, by one regular expression. Anything else, or anything unusual
+# inside, takes the full path below; property tests hold the paths to the same verdicts.
 _FAST_PREFIX = CANONICAL_PREFIX + "?"
-_FAST_QUERY = re.compile(r"\(filters%3AList\((.*)\)\)\Z")
+_FAST_QUERY = re.compile(r"\(filters%3AList\(\(type%3A(.*)\)\)\)\Z")
+_FILTER_SEPARATOR = ")%2C(type%3A"  # between two filters; no escaped atom can hold it
+_FAST_URL_HEAD = f"{CANONICAL_PREFIX}?query=(filters%3AList("
 
 
 def _validate_fast(text: str, raw: str) -> Verdict | None:
@@ -585,31 +603,48 @@ def _validate_fast(text: str, raw: str) -> Verdict | None:
     found = _FAST_QUERY.match(query)
     if found is None:
         return None
-    inner = found.group(1)
-    # Between two filters stands ")%2C(type%3A", which no escaped atom can hold.
-    pieces = inner.split(")%2C(type%3A")
-    fragments = [
-        ("" if n == 0 else "(type%3A") + piece + ("" if n == len(pieces) - 1 else ")")
-        for n, piece in enumerate(pieces)
-    ]
-    if not fragments[0].startswith("(type%3A"):
-        return None  # each fragment must read as one whole filter, or the full path takes over
-    decoded = [_fragment(f) for f in fragments]
-    if any(d is None for d in decoded):
-        return None
-    pairs = sorted((d for d in decoded if d is not None), key=lambda d: d[0].type)
-    types = [f.type for f, _ in pairs]
-    if len(set(types)) != len(types) or not set(types) <= set(FILTER_NAMES):
-        return None  # repeated or unfamiliar types: the full path says what to say
-    url = f"{CANONICAL_PREFIX}?query=(filters%3AList({'%2C'.join(e for _, e in pairs)}))"
-    return Verdict(text, "ok", "Company search.", url=url, filters=[f for f, _ in pairs])
-
-
-@functools.lru_cache(maxsize=20_000)
-def _fragment(encoded: str) -> tuple[Filter, str] | None:
-    """One filter as found in the address bar: its canonical form and canonical encoding."""
+    pieces = found.group(1).split(_FILTER_SEPARATOR)
+    cache = _FRAGMENTS
     try:
-        query = parse_query(f"(filters%3AList({encoded}))")
+        looked_up = [cache[p] for p in pieces]
+    except KeyError:
+        looked_up = [_fragment(p) for p in pieces]
+    if None in looked_up:
+        return None
+    decoded = cast(list[_Fragment], looked_up)
+    if len(decoded) > 1:
+        decoded.sort(key=_BY_TYPE)
+        if len({d[0] for d in decoded}) != len(decoded):
+            return None  # a type twice: the full path says what to say
+    url = _FAST_URL_HEAD + "%2C".join([d[2] for d in decoded]) + "))"
+    return Verdict(text, "ok", "Company search.", url, [d[1] for d in decoded])
+
+
+# Decoded filters by their text between "(type%3A" and ")": type, canonical form, canonical text.
+_Fragment = tuple[str, Filter, str]
+_FRAGMENTS: dict[str, _Fragment | None] = {}
+_FRAGMENTS_KEPT = 30_000
+_BY_TYPE: Callable[[_Fragment], str] = operator.itemgetter(0)
+
+
+def _fragment(piece: str) -> _Fragment | None:
+    """One filter as found in the address bar (without its "(type%3A" and last ")")."""
+    if piece in _FRAGMENTS:
+        return _FRAGMENTS[piece]
+    found = _values_fragment(piece)
+    if found is None:
+        found = _any_fragment(piece)
+    if found is not None and found[0] not in FILTER_NAMES:
+        found = None  # an unfamiliar type: the full path says what to say
+    if len(_FRAGMENTS) >= _FRAGMENTS_KEPT:
+        _FRAGMENTS.clear()
+    _FRAGMENTS[piece] = found
+    return found
+
+
+def _any_fragment(piece: str) -> _Fragment | None:
+    try:
+        query = parse_query(f"(filters%3AList((type%3A{piece})))")
     except QuerySyntaxError:
         return None
     found = query.get("filters")
@@ -618,7 +653,54 @@ def _fragment(encoded: str) -> tuple[Filter, str] | None:
     canonical = _canonical_filter(_filter_from_restli(found[0]))
     if canonical.raw is not None:
         return None
-    return canonical, _quote_structure(_filter_restli_text(canonical))
+    return canonical.type, canonical, _quote_structure(_filter_restli_text(canonical))
+
+
+# An atom as Sales Navigator writes it: unreserved characters, and escapes escaped once more.
+_ATOM = r"(?:[A-Za-z0-9_.~-]|%25[0-9A-F]{2})+"
+
+
+def _value_item(group: str) -> str:
+    """One `(id%3A…%2Ctext%3A…%2CselectionType%3A…)`; `group` is "(" to capture, "(?:" not to."""
+    return (
+        rf"\(id%3A{group}{_ATOM})(?:%2Ctext%3A{group}{_ATOM}))?"
+        rf"%2CselectionType%3A{group}INCLUDED|EXCLUDED)\)"
+    )
+
+
+_VALUE_ITEM = re.compile(_value_item("("))
+_VALUES_SHAPE = re.compile(
+    rf"([A-Z_]+)%2Cvalues%3AList\(((?:{_value_item('(?:')})(?:%2C{_value_item('(?:')})*)\)"
+)
+
+
+def _values_fragment(piece: str) -> _Fragment | None:
+    """`type%3AT%2Cvalues%3AList((id%3A…%2Ctext%3A…%2CselectionType%3A…)…)`, by regex."""
+    shape = _VALUES_SHAPE.fullmatch(piece)
+    if shape is None:
+        return None
+    ftype = shape.group(1)
+    values = tuple(
+        FilterValue(_unescape_twice(vid), _unescape_twice(vtext) if vtext else None, selection)
+        for vid, vtext, selection in _VALUE_ITEM.findall(shape.group(2))
+    )
+    canonical = _canonical_filter(Filter(ftype, values))
+    items = "%2C".join(
+        f"(id%3A{_escaped_atom(v.id)}"
+        + ("" if v.text is None else f"%2Ctext%3A{_escaped_atom(v.text)}")
+        + f"%2CselectionType%3A{_escaped_atom(v.selection)})"
+        for v in canonical.values
+    )
+    return ftype, canonical, f"(type%3A{ftype}%2Cvalues%3AList({items}))"
+
+
+def _unescape_twice(atom: str) -> str:
+    return unquote(unquote(atom)) if "%" in atom else atom
+
+
+def _escaped_atom(atom: str) -> str:
+    """An atom as it stands in a canonical URL: `_quote_structure(_encode_atom(atom))`."""
+    return atom if _PLAIN.fullmatch(atom) else _quote_structure(_encode_atom(atom))
 
 
 def _filter_restli_text(f: Filter) -> str:
@@ -840,19 +922,12 @@ def _from_legacy(text: str, kept: list[tuple[str, str]], notes: list[str]) -> Ve
 
 
 def validate_many(texts: Iterable[str]) -> Iterator[Verdict]:
-    """`validate` over a long list, with the cyclic garbage collector paused meanwhile.
-
-    Verdicts hold no reference cycles, and collecting while 100,000 of them pile up costs about a
-    third of the time.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    """`validate` over a long list, with the cyclic garbage collector paused meanwhile (verdicts
+    hold no reference cycles, and collecting while 100,000 of them pile up costs a third of the
+    time)."""
+    with gc_paused():
         for text in texts:
             yield validate(text)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def normalise(text: str) -> str | None:
