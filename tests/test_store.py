@@ -51,3 +51,42 @@ def test_saving_reports_new_already_saved_duplicates_and_invalid(db):
     assert (first.new, first.invalid) == (1, 1)
     assert (second.new, second.already_saved, second.duplicates_in_input) == (0, 1, 1)
     assert first.invalid_lines[0]["line"] == 2
+
+
+def segment(region: int) -> str:
+    from navmetrics import urls
+
+    return urls.build_url(
+        [
+            urls.Filter("INDUSTRY", (urls.FilterValue("4"),)),
+            urls.Filter("REGION", (urls.FilterValue(str(100_000_000 + region), f"R{region}"),)),
+        ]
+    )
+
+
+def saved_urls_by_id(db) -> dict[int, str]:
+    return {int(i): u for i, u in db.execute("SELECT id, url FROM searches")}
+
+
+def test_a_long_import_and_its_repeat_give_each_line_its_own_search(db):
+    """1,500 lines: long enough to look the library up by reading it once."""
+    lines = [segment(n) for n in range(1500)]
+    first = store.save_searches(db, lines[:700])
+    report = store.save_searches(db, lines)
+    assert (report.new, report.already_saved) == (800, 700)
+    by_id = saved_urls_by_id(db)
+    assert [by_id[i] for i in report.ids] == [store.urls.normalise(line) for line in lines]
+    assert report.ids[:700] == first.ids
+
+
+def test_new_ids_are_looked_up_when_sqlite_numbers_rows_its_own_way(db):
+    """Past the largest id SQLite picks ids at random; the import still knows which is which."""
+    db.execute(
+        "INSERT INTO searches (id, url, label, created_at) VALUES (?, 'x', 'x', 'now')",
+        [2**63 - 1],
+    )
+    db.conn.commit()
+    lines = [segment(n) for n in range(20)]
+    report = store.save_searches(db, lines)
+    by_id = saved_urls_by_id(db)
+    assert [by_id[i] for i in report.ids] == [store.urls.normalise(line) for line in lines]

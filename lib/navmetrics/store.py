@@ -7,10 +7,11 @@ saved search, so a result delivered twice, or both by callback and by pulling `/
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ import pandas as pd
 import sqlite_utils
 
 from navmetrics import urls
+from navmetrics.bulk import gc_paused
 from navmetrics.intake import Row
 
 FINAL_STATUSES = frozenset({"SUCCEEDED", "PARTIAL_SUCCEEDED", "FAILED", "STOPPED", "INVALID"})
@@ -206,7 +208,17 @@ def save_searches(
 
     Reports what happened to each line; `on_progress(done, total)` is called as lines are checked.
     """
-    items = list(lines)
+    with gc_paused():  # 100,000 rows build as many tuples, and none of them a cycle
+        return _save_searches(db, list(lines), tags, origin, on_progress)
+
+
+def _save_searches(
+    db: sqlite_utils.Database,
+    items: list[str | Any],
+    tags: str,
+    origin: str,
+    on_progress: Callable[[int, int], None] | None,
+) -> ImportReport:
     report = ImportReport()
     seen: set[str] = set()
     created = now_utc()
@@ -240,18 +252,56 @@ def save_searches(
         fresh.append((verdict.url, label or verdict.label or verdict.url, row_tags, notes))
     if on_progress:
         on_progress(len(items), len(items))
-    existing = ids_by_url(db, ordered)
+    with _roomy_cache(db, len(ordered)):
+        ids = ids_by_url(db, ordered)
+        report.already_saved = len(ids)
+        new = [(u, label, t, n, created, origin) for u, label, t, n in fresh if u not in ids]
+        ids.update(_insert_searches(db, new))
+    report.new = len(new)
+    report.ids = [ids[u] for u in ordered]
+    return report
+
+
+def _insert_searches(db: sqlite_utils.Database, rows: Sequence[tuple[str, ...]]) -> dict[str, int]:
+    """Insert new searches; their ids by URL.
+
+    Under the write lock, SQLite numbers the rows on from the largest id, so the ids are known
+    without looking 100,000 long URLs up again; should the numbers not add up, they are looked up.
+    """
+    if not rows:
+        return {}
     with db.conn:
+        db.conn.execute("BEGIN IMMEDIATE")
+        (last,) = db.conn.execute("SELECT coalesce(max(id), 0) FROM searches").fetchone()
         db.conn.executemany(
             "INSERT INTO searches (url, label, tags, notes, created_at, origin) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [(u, label, t, n, created, origin) for u, label, t, n in fresh if u not in existing],
+            rows,
         )
-    ids = ids_by_url(db, ordered)
-    report.already_saved = len(existing)
-    report.new = len(ordered) - len(existing)
-    report.ids = [ids[u] for u in ordered]
-    return report
+        (count, first, final) = db.conn.execute(
+            "SELECT count(*), min(id), max(id) FROM searches WHERE id > ?", [last]
+        ).fetchone()
+    if (count, first, final) == (len(rows), last + 1, last + len(rows)):
+        return {row[0]: last + 1 + n for n, row in enumerate(rows)}
+    return ids_by_url(db, [row[0] for row in rows])
+
+
+@contextlib.contextmanager
+def _roomy_cache(db: sqlite_utils.Database, rows: int) -> Iterator[None]:
+    """A 64 MB page cache while a long list goes in, and the default after.
+
+    The unique index on long URLs is written in no useful order; with SQLite's default 2 MB cache
+    the pages spill while 100,000 rows go in, and the insert takes twice as long.
+    """
+    if rows < 10_000:
+        yield
+        return
+    (before,) = db.conn.execute("PRAGMA cache_size").fetchone()
+    db.conn.execute("PRAGMA cache_size=-65536")
+    try:
+        yield
+    finally:
+        db.conn.execute(f"PRAGMA cache_size={int(before)}")
 
 
 def split_tags(text: str | None) -> list[str]:
@@ -263,23 +313,35 @@ def all_tags(texts: Iterable[str | None]) -> list[str]:
     return sorted({tag for text in texts for tag in split_tags(text)})
 
 
+@functools.lru_cache(maxsize=1024)  # an import repeats a handful of tag sets on every row
 def _merge_tags(*groups: str) -> str:
     return ", ".join(dict.fromkeys(tag for group in groups for tag in split_tags(group)))
 
 
 def _rows_in(
     db: sqlite_utils.Database, sql: str, values: Sequence[Any], *before: Any
-) -> Iterable[tuple[Any, ...]]:
-    """Run `sql` (whose `{marks}` stands for an IN list) over `values`, 500 at a time."""
-    for start in range(0, len(values), 500):
-        chunk = list(values[start : start + 500])
-        yield from db.conn.execute(
-            sql.format(marks=",".join("?" for _ in chunk)), [*before, *chunk]
-        )
+) -> list[tuple[Any, ...]]:
+    """Run `sql` (whose `{marks}` stands for an IN list) over `values`, 5,000 at a time (SQLite
+    takes up to 32,766 parameters)."""
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(values), 5000):
+        chunk = list(values[start : start + 5000])
+        marks = ",".join("?" * len(chunk))
+        rows.extend(db.conn.execute(sql.format(marks=marks), [*before, *chunk]).fetchall())
+    return rows
 
 
 def ids_by_url(db: sqlite_utils.Database, wanted: Sequence[str]) -> dict[str, int]:
-    """The saved searches among these URLs (normalised), by URL."""
+    """The saved searches among these URLs (normalised), by URL.
+
+    A list about as long as the library is matched by reading the library once: looking 100,000
+    long URLs up in the index costs several times more.
+    """
+    (largest,) = db.conn.execute("SELECT coalesce(max(id), 0) FROM searches").fetchone()
+    if len(wanted) > 1000 and largest < 4 * len(wanted):
+        want = set(wanted)
+        rows = db.conn.execute("SELECT id, url FROM searches").fetchall()
+        return {url: int(sid) for sid, url in rows if url in want}
     return {
         url: int(sid)
         for sid, url in _rows_in(db, "SELECT id, url FROM searches WHERE url IN ({marks})", wanted)
