@@ -38,6 +38,8 @@ pytest: $(STAMP) browser-deps
 test: lint typecheck pytest
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/intake.py
+	$(BIN)/python benchmarks/trends.py
 	$(BIN)/python benchmarks/simulator.py
 	$(BIN)/python benchmarks/receiver.py
 

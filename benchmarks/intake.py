@@ -1,7 +1,13 @@
 """A 100,000-line CSV validated, normalised and decoded, against pandas.read_csv of the same file.
 
-Each side runs in its own process so its peak memory (max RSS) is its own. Prints seconds, peak
-memory and the ratio (goal <= 3x the time of pandas.read_csv, <= 500 MB).
+Each side runs in its own process so its peak memory (max RSS) is its own. Prints the import and
+the work apart, peak memory, and two ratios: the work alone (the goal: <= 3x the time of
+pandas.read_csv, <= 500 MB), and with each side's import counted, as a fresh process pays it.
+pandas 3 reads the file into Arrow strings without a Python object per cell, so its read_csv is
+about a tenth of its import; the first ratio is the honest one. For scale, the script also reads
+the file with dtype=object, a Python string per cell, as NavMetrics' rows hold them. The
+NavMetrics side reads the file, validates, normalises and decodes every line, and words each
+valid search's label.
 
     python benchmarks/intake.py [--rows 100000]
 """
@@ -22,18 +28,25 @@ MEASURE = r"""
 import json, resource, sys, time
 which, path = sys.argv[1], sys.argv[2]
 started = time.perf_counter()
-if which == "pandas":
+if which.startswith("pandas"):
     import pandas
-    frame = pandas.read_csv(path)
-    rows = len(frame)
 else:
     from navmetrics import intake, urls
+imported = time.perf_counter()
+if which == "pandas":
+    frame = pandas.read_csv(path)
+    rows = len(frame)
+elif which == "pandas-objects":
+    frame = pandas.read_csv(path, dtype=object)
+    rows = len(frame)
+else:
     found = intake.read_path(path)
     verdicts = list(urls.validate_many(row.text for row in found.rows))
-    rows = sum(1 for v in verdicts if v.url)
-elapsed = time.perf_counter() - started
+    labels = [v.label for v in verdicts if v.url]  # the segment names the library shows
+    rows = len(labels)
+done = time.perf_counter()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": elapsed, "peak_mb": peak, "rows": rows}))
+print(json.dumps({"import": imported - started, "seconds": done - imported, "peak_mb": peak, "rows": rows}))
 """
 
 
@@ -97,19 +110,28 @@ def main() -> int:
         make_file(path, args.rows, regions=args.regions)
         size = path.stat().st_size / 1e6
         base = measure("pandas", path)
+        objects = measure("pandas-objects", path)
         ours = measure("navmetrics", path)
     distinct = (
         "every row its own region" if not args.regions else f"regions from {args.regions:,} ids"
     )
     print(f"{args.rows:,} rows, {size:.0f} MB CSV ({distinct})")
-    print(f"pandas.read_csv              {base['seconds']:7.2f} s  peak {base['peak_mb']:6.0f} MB")
-    print(
-        f"navmetrics read+validate     {ours['seconds']:7.2f} s  peak {ours['peak_mb']:6.0f} MB"
-        f"  ({ours['rows']:,.0f} valid)"
+    print(f"{'':28} {'import':>8} {'read':>8} {'peak':>8}")
+    sides = (
+        ("pandas.read_csv", base),
+        ("  same, dtype=object", objects),
+        ("navmetrics read+validate", ours),
     )
-    print(
-        f"ratio                        {ours['seconds'] / base['seconds']:7.2f}  (goal <= 3, <= 500 MB)"
-    )
+    for name, got in sides:
+        print(
+            f"{name:28} {got['import']:7.2f}s {got['seconds']:7.2f}s {got['peak_mb']:6.0f}MB"
+            f"  ({got['rows']:,.0f} rows{' valid' if got is ours else ''})"
+        )
+    warm = ours["seconds"] / base["seconds"]
+    cold = (ours["import"] + ours["seconds"]) / (base["import"] + base["seconds"])
+    print(f"ratio, both imported         {warm:7.2f}  (goal <= 3, <= 500 MB)")
+    print(f"ratio, imports included      {cold:7.2f}")
+    print(f"ratio to dtype=object        {ours['seconds'] / objects['seconds']:7.2f}")
     return 0
 
 
