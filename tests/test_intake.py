@@ -210,3 +210,38 @@ def test_records_are_what_csv_reader_reads_in_universal_newline_mode(text):
     records, _ = intake._records(text, ",")
     expected = list(csv.reader(io.StringIO(text, newline=None)))
     assert [r for _, r in records if any(r)] == [r for r in expected if any(r)]
+
+
+def test_a_pipe_delimited_file_is_read_by_its_columns():
+    raw = f"label|url\nMexico|{SOFTWARE_MEXICO}\nUK|{UK}\n".encode()
+    found = intake.read_bytes(raw, "pipes.csv")
+    assert [(row.label, row.text) for row in found.rows] == [
+        ("Mexico", SOFTWARE_MEXICO),
+        ("UK", UK),
+    ]
+
+
+def test_urls_in_a_chat_message_are_taken_out_with_their_words_as_labels(db):
+    pasted = (
+        f"Hi team, the Mexico SaaS segment: {SOFTWARE_MEXICO}.\n"
+        f"UK one <{UK}> and again {SOFTWARE_MEXICO}\n"
+        "thanks!\n"
+    )
+    found = intake.read_text(pasted)
+    assert [(row.line, row.text) for row in found.rows] == [
+        (1, SOFTWARE_MEXICO),
+        (2, UK),
+        (2, SOFTWARE_MEXICO),
+        (3, "thanks!"),
+    ]
+    assert found.rows[0].label == "Hi team, the Mexico SaaS segment"
+    assert "2 line(s) held a LinkedIn URL among other text (first: line 1)" in found.warnings[0]
+    report = store.save_searches(db, found.rows)
+    assert (report.new, report.duplicates_in_input, report.invalid) == (2, 1, 1)
+
+
+def test_a_file_split_by_a_delimiter_nobody_guessed_keeps_its_urls():
+    raw = f"label url\nMexico {SOFTWARE_MEXICO}\nUK {UK}\n".encode()
+    found = intake.read_bytes(raw, "spaces.txt")
+    assert [row.text for row in found.rows][1:] == [SOFTWARE_MEXICO, UK]
+    assert [row.label for row in found.rows][1:] == ["Mexico", "UK"]

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from navmetrics import urls
 from navmetrics.bulk import gc_paused
 
 MAX_BYTES = 60_000_000
@@ -151,19 +152,21 @@ def _delimiter(sample: str) -> str | None:
     lines = [line for line in sample.splitlines() if line.strip()]
     if not lines:
         return None
-    for delimiter in ("\t", ";", ","):
+    for delimiter in ("\t", ";", ",", "|"):
         counts = [_count_outside_urls(line, delimiter) for line in lines]
         if counts and min(counts) >= 1 and max(counts) == min(counts):
             return delimiter
     if all(LINKEDIN.search(line) or not line.strip() for line in lines):
         return None
-    return "," if any("," in line for line in lines) else None
+    # A ragged CSV has commas on most lines; a chat message pasted whole, on a few of them.
+    with_commas = sum(1 for line in lines if _count_outside_urls(line, ",") >= 1)
+    return "," if with_commas * 2 >= len(lines) else None
 
 
 def _count_outside_urls(line: str, delimiter: str) -> int:
     """Delimiters outside quoted cells and outside the URL itself."""
     line = re.sub(r'"[^"]*"', "", line)
-    line = re.sub(r"https?://\S+?(?=[\t;,]\S*https?://|[\t;]|,(?![^\s,]*%)|$)", "URL", line)
+    line = re.sub(r"https?://\S+?(?=[\t;,|]\S*https?://|[\t;|]|,(?![^\s,]*%)|$)", "URL", line)
     return line.count(delimiter)
 
 
@@ -226,7 +229,50 @@ def _url_column_by_content(table: list[list[str]]) -> int | None:
     return best if scores[best] else None
 
 
+# A LinkedIn address inside other words: "Mexico SaaS: https://www.linkedin.com/sales/…".
+EMBEDDED_URL = re.compile(
+    r"(?:https?://)?(?:www\.|[a-z]{2}\.)?linkedin\.com/[^\s<>\"'|]+", re.IGNORECASE
+)
+URL_STARTS = ("https://", "http://", "www.", "linkedin.")
+
+
+def _take_urls_out(intake: Intake) -> Intake:
+    """Rows whose URL stands among other words (a chat message, a row split by a delimiter
+    NavMetrics did not guess) become one row per URL, the other words their label."""
+    rows: list[Row] = []
+    taken: list[int] = []
+    for row in intake.rows:
+        text = row.text
+        bare = text.startswith(URL_STARTS) and " " not in text and "\t" not in text
+        found = None if bare else _urls_among_words(text)
+        if found is None:
+            rows.append(row)
+            continue
+        addresses, words = found
+        taken.append(row.line)
+        for address in addresses:
+            rows.append(Row(row.line, address, row.label or words, row.tags, row.notes))
+    if taken:
+        intake.warnings.append(
+            f"{len(taken):,} line(s) held a LinkedIn URL among other text (first: line "
+            f"{taken[0]}); NavMetrics took each URL out and used the rest as its label."
+        )
+    intake.rows = rows
+    return intake
+
+
+def _urls_among_words(text: str) -> tuple[list[str], str] | None:
+    if not text or text[0] in "=+@" or urls.validate(text).status != "invalid":
+        return None  # empty, a formula (told apart later), or fine as it is
+    addresses = [m.rstrip(".,;:!?") for m in EMBEDDED_URL.findall(text)]
+    if not addresses:
+        return None
+    words = EMBEDDED_URL.sub(" ", text)
+    return addresses, " ".join(words.split()).strip(" |;,:-–—")
+
+
 def _capped(intake: Intake) -> Intake:
+    intake = _take_urls_out(intake)
     if len(intake.rows) > MAX_ROWS:
         intake.warnings.append(
             f"Only the first {MAX_ROWS:,} of {len(intake.rows):,} rows were read; split the file."
