@@ -94,7 +94,7 @@ def read_text(text: str, source: str = "pasted text") -> Intake:
     delimiter = _delimiter(sample)
     if delimiter is None:
         rows = [Row(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-        return _capped(Intake(rows, source=source))
+        return _finished(Intake(rows, source=source))
     with gc_paused():
         records, warnings = _records(text, delimiter)
         found = _from_table(records, source)
@@ -216,7 +216,7 @@ def _from_table(records: list[tuple[int, list[str]]], source: str) -> Intake:
     for row, record in zip(rows, cells, strict=True):
         if not row.text:  # reported as a row without a URL, with what it did hold
             row.other = " | ".join(c for i, c in enumerate(record) if i != url_col and c)
-    return _capped(Intake(rows, source=source))
+    return _finished(Intake(rows, source=source))
 
 
 def _url_column_by_content(table: list[list[str]]) -> int | None:
@@ -271,7 +271,8 @@ def _urls_among_words(text: str) -> tuple[list[str], str] | None:
     return addresses, " ".join(words.split()).strip(" |;,:-–—")
 
 
-def _capped(intake: Intake) -> Intake:
+def _finished(intake: Intake) -> Intake:
+    """The last steps of every reading: URLs taken out of other words, then the row cap."""
     intake = _take_urls_out(intake)
     if len(intake.rows) > MAX_ROWS:
         intake.warnings.append(

@@ -271,7 +271,8 @@ def _insert_searches(db: sqlite_utils.Database, rows: Sequence[tuple[str, ...]])
     if not rows:
         return {}
     with db.conn:
-        db.conn.execute("BEGIN IMMEDIATE")
+        if not db.conn.in_transaction:  # take the write lock before reading the largest id
+            db.conn.execute("BEGIN IMMEDIATE")
         (last,) = db.conn.execute("SELECT coalesce(max(id), 0) FROM searches").fetchone()
         db.conn.executemany(
             "INSERT INTO searches (url, label, tags, notes, created_at, origin) "

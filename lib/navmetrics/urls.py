@@ -625,12 +625,14 @@ _Fragment = tuple[str, Filter, str]
 _FRAGMENTS: dict[str, _Fragment | None] = {}
 _FRAGMENTS_KEPT = 30_000
 _BY_TYPE: Callable[[_Fragment], str] = operator.itemgetter(0)
+_UNSEEN = object()
 
 
 def _fragment(piece: str) -> _Fragment | None:
     """One filter as found in the address bar (without its "(type%3A" and last ")")."""
-    if piece in _FRAGMENTS:
-        return _FRAGMENTS[piece]
+    seen = _FRAGMENTS.get(piece, _UNSEEN)  # one lookup: another thread may clear the cache
+    if seen is not _UNSEEN:
+        return cast(_Fragment | None, seen)
     found = _values_fragment(piece)
     if found is None:
         found = _any_fragment(piece)
