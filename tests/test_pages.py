@@ -50,6 +50,16 @@ def test_searches_page_saves_pasted_urls_and_reports_the_bad_ones(env):
     ]
 
 
+def test_searches_page_takes_urls_out_of_a_pasted_chat_message(env):
+    at = page("searches").run()
+    at.text_area[0].input(f"Mexico SaaS for Q4: {SOFTWARE_MEXICO}\nand the UK one -> {OTHER}")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "2 line(s) held a LinkedIn URL among other text" in at.warning[0].value
+    assert "2 new, 0 already saved, 0 duplicates in this input, 0 invalid" in at.success[0].value
+    assert sorted(at.dataframe[0].value["label"]) == ["Mexico SaaS for Q4", "and the UK one"]
+
+
 def test_runs_page_submits_to_the_simulator_and_shows_progress(make_stack):
     stack = make_stack()
     db = store.open_db(stack.db_path)

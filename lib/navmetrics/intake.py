@@ -268,7 +268,7 @@ def _urls_among_words(text: str) -> tuple[list[str], str] | None:
     if not addresses:
         return None
     words = EMBEDDED_URL.sub(" ", text)
-    return addresses, " ".join(words.split()).strip(" |;,:-–—")
+    return addresses, " ".join(words.split()).strip(" |;,:-–—<>=→")
 
 
 def _finished(intake: Intake) -> Intake:
