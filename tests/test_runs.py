@@ -171,3 +171,66 @@ def test_a_cancelled_run_is_not_pulled_again_and_again(make_stack):
         sync.sync(db, client)
     assert sum(observations_and_errors(db)) < len(URLS)
     assert sync.runs_needing_sync(db) == []
+
+
+def test_poll_mode_finds_and_pulls_the_runs_a_schedule_starts(make_stack, monkeypatch):
+    """No callback announces a scheduled run in poll mode: sync has to find it at Edges."""
+    from datetime import timedelta
+
+    from navmetrics import services
+
+    stack = make_stack(receiver=False)
+    monkeypatch.setenv("EDGES_API_KEY", "live-key")
+    monkeypatch.setenv("EDGES_BASE_URL", stack.simulator_url)
+    settings = load_settings()
+    assert settings.mode == "poll"
+    db = store.open_db(stack.db_path)
+    ids = store.save_searches(db, URLS[:3]).ids
+    with EdgesClient(stack.simulator_url, "k") as client:
+        plan = runs.plan_for(settings, ids, name="weekly")
+        schedule_uid = runs.schedule(db, client, plan, cron="0 9 * * 1", timezone="UTC")
+        stack.sim.clock.offset += timedelta(days=15)
+        wait_for(lambda: len(stack.sim.schedules[schedule_uid].run_uids) >= 2)
+        fired = list(stack.sim.schedules[schedule_uid].run_uids)
+        # A run of our own, newer than the scheduled ones, heads the list Edges gives back.
+        (own,) = runs.submit(db, client, runs.plan_for(settings, ids[:1], name="own")).run_uids
+        wait_for(lambda: all(stack.sim.runs[u].status == "SUCCEEDED" for u in [*fired, own]))
+    summary = services.sync_once()
+    assert "2 scheduled run(s) found" in summary and "7 result(s)" in summary
+    found = db.execute(
+        "SELECT run_uid FROM runs WHERE scheduled_run_uid = ? ORDER BY created_at", [schedule_uid]
+    ).fetchall()
+    assert [r[0] for r in found] == fired
+    per_run = dict(
+        db.execute("SELECT run_uid, COUNT(*) FROM observations GROUP BY run_uid").fetchall()
+    )
+    assert per_run == {**dict.fromkeys(fired, 3), own: 1}
+    assert services.sync_once() == "nothing to sync"
+
+
+def test_a_search_for_scheduled_runs_cut_short_is_done_again_next_time(make_stack):
+    from datetime import timedelta
+
+    from navmetrics.edges import EdgesError
+
+    stack = make_stack(receiver=False)
+    db = store.open_db(stack.db_path)
+    ids = store.save_searches(db, URLS[:2]).ids
+    with EdgesClient(stack.simulator_url, "k") as client:
+        plan = runs.plan_for(load_settings(), ids, name="weekly")
+        schedule_uid = runs.schedule(db, client, plan, cron="0 9 * * 1", timezone="UTC")
+        stack.sim.clock.offset += timedelta(days=8)
+        wait_for(lambda: len(stack.sim.schedules[schedule_uid].run_uids) >= 1)
+        listing = client.list_runs
+
+        def unreachable(**_: object) -> list[dict[str, object]]:
+            raise EdgesError(503, "Service unavailable.")
+
+        client.list_runs = unreachable  # type: ignore[method-assign]
+        cut_short = sync.sync(db, client)
+        assert store.get_meta(db, sync.SEEN_UNTIL) is None, "nothing counted as seen"
+        client.list_runs = listing  # type: ignore[method-assign]
+        again = sync.sync(db, client)
+    assert "looking for scheduled runs: 503" in cut_short.summary()
+    assert cut_short.runs_found == 0
+    assert again.runs_found == len(stack.sim.schedules[schedule_uid].run_uids)

@@ -52,10 +52,11 @@ def sync_once() -> str:
     settings = load_settings()
     db = store.open_db(settings.db_path, durable=False)
     try:
-        if not sync.runs_needing_sync(db):
+        if not sync.runs_needing_sync(db) and not sync.active_schedules(db):
             return "nothing to sync"
         with EdgesClient(settings.effective_base_url, settings.effective_api_key) as client:
-            return sync.sync(db, client).summary()
+            report = sync.sync(db, client)
+        return "nothing to sync" if report.empty else report.summary()
     finally:
         db.conn.close()
 

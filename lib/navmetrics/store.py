@@ -422,16 +422,29 @@ def record_run(
     status: str = "QUEUED",
     created_at: str | None = None,
     origin: str = "submitted",
+    scheduled_run_uid: str | None = None,
 ) -> None:
-    """Remember a run we submitted and which saved searches it measures."""
+    """Remember a run we submitted (or a schedule of ours started) and which searches it measures."""
     stamp = created_at or now_utc()
     with db.conn:
         db.conn.execute(
             "INSERT INTO runs (run_uid, name, status, callback_on, inputs_count, created_at, "
-            "updated_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_uid) DO UPDATE "
-            "SET name=excluded.name, inputs_count=excluded.inputs_count, "
-            "callback_on=excluded.callback_on, origin=excluded.origin",
-            [run_uid, name, status, callback_on, len(search_ids), stamp, stamp, origin],
+            "updated_at, origin, scheduled_run_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(run_uid) DO UPDATE SET name=excluded.name, "
+            "inputs_count=excluded.inputs_count, callback_on=excluded.callback_on, "
+            "origin=excluded.origin, "
+            "scheduled_run_uid=coalesce(excluded.scheduled_run_uid, runs.scheduled_run_uid)",
+            [
+                run_uid,
+                name,
+                status,
+                callback_on,
+                len(search_ids),
+                stamp,
+                stamp,
+                origin,
+                scheduled_run_uid,
+            ],
         )
         db.conn.executemany(
             "INSERT OR IGNORE INTO run_inputs (run_uid, search_id) VALUES (?, ?)",

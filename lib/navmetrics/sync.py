@@ -7,12 +7,20 @@ once.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlite_utils
 
 from navmetrics import store
 from navmetrics.edges import EdgesClient, EdgesError
+
+# How far before the last pass's newest run the next pass looks again: a run Edges lists late
+# (created just before, listed just after a pass) is still found.
+DISCOVERY_OVERLAP = timedelta(hours=1)
+SEEN_UNTIL = "schedule_runs_seen_until"
 
 
 @dataclass
@@ -21,10 +29,17 @@ class SyncReport:
     results_pulled: int = 0
     errors_pulled: int = 0
     callbacks_replayed: int = 0
+    runs_found: int = 0
     problems: list[str] = field(default_factory=list)
 
+    @property
+    def empty(self) -> bool:
+        """Nothing found, checked or wrong: a pass not worth a line in the log."""
+        return not (self.runs_found or self.runs_checked or self.problems)
+
     def summary(self) -> str:
-        text = (
+        found = f"{self.runs_found} scheduled run(s) found, " if self.runs_found else ""
+        text = found + (
             f"{self.runs_checked} run(s) checked, {self.results_pulled} result(s) and "
             f"{self.errors_pulled} error(s) pulled, {self.callbacks_replayed} callback(s) replayed"
         )
@@ -48,6 +63,72 @@ def runs_needing_sync(db: sqlite_utils.Database) -> list[str]:
         """
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def active_schedules(db: sqlite_utils.Database) -> dict[str, tuple[str, list[int], str]]:
+    """Schedules made here that may still start runs: name, search ids, created_at by uid."""
+    rows = db.execute(
+        "SELECT schedule_uid, name, search_ids, created_at FROM schedules "
+        "WHERE status IN ('ACTIVE', 'PAUSED')"
+    ).fetchall()
+    return {uid: (name, json.loads(ids), created) for uid, name, ids, created in rows}
+
+
+def find_schedule_runs(db: sqlite_utils.Database, client: EdgesClient, report: SyncReport) -> None:
+    """Record the runs that schedules made here started at Edges and nobody told us of.
+
+    With callbacks, the first one announces such a run; in poll mode nothing does. Edges lists runs
+    newest first (there is no filter by schedule), so the list is read down to a little before the
+    newest run the last pass saw; the runs found are recorded only once the whole list is read, so
+    a pass cut short by a network fault is simply done again.
+    """
+    schedules = active_schedules(db)
+    if not schedules:
+        return
+    seen_until = store.get_meta(db, SEEN_UNTIL) or min(c for _, _, c in schedules.values())
+    newest = _when(seen_until) or datetime.now(UTC)
+    floor = newest - DISCOVERY_OVERLAP
+    found: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        page = client.list_runs(limit=100, offset=offset)
+        for run in page:
+            uid = str(run.get("uid") or run.get("run_uid") or "")
+            if run.get("scheduled_run_uid") in schedules and uid and not _known(db, uid):
+                found.append(run)
+        dated = [w for w in (_when(run.get("created_at")) for run in page) if w is not None]
+        newest = max([newest, *dated])
+        if len(page) < 100 or (dated and min(dated) < floor):
+            break
+        offset += 100
+    for run in reversed(found):
+        name, search_ids, _ = schedules[str(run["scheduled_run_uid"])]
+        store.record_run(
+            db,
+            str(run.get("uid") or run.get("run_uid")),
+            name=name,
+            search_ids=search_ids,
+            callback_on=None,
+            status=str(run.get("status") or "QUEUED").upper(),
+            created_at=str(run.get("created_at") or store.now_utc()),
+            origin="schedule",
+            scheduled_run_uid=str(run["scheduled_run_uid"]),
+        )
+    store.set_meta(db, SEEN_UNTIL, newest.isoformat())
+    report.runs_found += len(found)
+
+
+def _when(stamp: Any) -> datetime | None:
+    """An Edges timestamp ('2026-12-03T09:00:00.000Z'), or None when there is none to read."""
+    try:
+        when = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _known(db: sqlite_utils.Database, run_uid: str) -> bool:
+    return db.execute("SELECT 1 FROM runs WHERE run_uid = ?", [run_uid]).fetchone() is not None
 
 
 def sync_run(
@@ -116,6 +197,11 @@ def sync(
     db: sqlite_utils.Database, client: EdgesClient, run_uids: list[str] | None = None
 ) -> SyncReport:
     report = SyncReport()
+    if run_uids is None:
+        try:
+            find_schedule_runs(db, client, report)
+        except EdgesError as exc:
+            report.problems.append(f"looking for scheduled runs: {exc}")
     for run_uid in run_uids or runs_needing_sync(db):
         try:
             sync_run(db, client, run_uid, report)
