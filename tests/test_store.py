@@ -90,3 +90,32 @@ def test_new_ids_are_looked_up_when_sqlite_numbers_rows_its_own_way(db):
     report = store.save_searches(db, lines)
     by_id = saved_urls_by_id(db)
     assert [by_id[i] for i in report.ids] == [store.urls.normalise(line) for line in lines]
+
+
+def test_copies_differing_only_in_label_text_are_one_search(db):
+    """URLS.md: `text` "is only the label the URL was made with" (a UI language, a renamed label)."""
+    spanish = SOFTWARE_MEXICO.replace("Software%2520Development", "Desarrollo%2520de%2520software")
+    spanish = spanish.replace("text%3AMexico", "text%3AM%25C3%25A9xico")
+    bare = SOFTWARE_MEXICO.replace("%2Ctext%3AMexico", "")
+    first = store.save_searches(db, [SOFTWARE_MEXICO, spanish])
+    assert (first.new, first.duplicates_in_input) == (1, 1)
+    again = store.save_searches(db, [bare])
+    assert (again.new, again.already_saved) == (0, 1) and again.ids == first.ids[:1]
+    (label,) = store.searches_frame(db)["label"]
+    assert label == "Software Development · 51-200 · Mexico"  # the first copy's label stays
+
+
+def test_a_database_from_before_identities_gets_them_and_still_dedupes(db_path):
+    with sqlite3.connect(db_path) as conn:
+        for script in store.MIGRATIONS[:4]:
+            conn.executescript(script)
+        conn.execute("PRAGMA user_version = 4")
+        conn.execute(
+            "INSERT INTO searches (url, label, created_at) VALUES (?, 'old', '2026-01-01')",
+            [store.urls.normalise(SOFTWARE_MEXICO)],
+        )
+    db = store.open_db(db_path)
+    relabelled = SOFTWARE_MEXICO.replace("text%3AMexico", "text%3AMEXICO")
+    report = store.save_searches(db, [relabelled])
+    assert (report.new, report.already_saved) == (0, 1)
+    assert store.find_search_id(db, store.urls.normalise(relabelled) or "") == report.ids[0]

@@ -302,3 +302,27 @@ def test_labels_read_like_a_segment(filters, label):
     assert urls.make_label(canonical) == label
     if filters:
         assert urls.validate(urls.build_url(filters)).label == label
+
+
+@given(st.lists(value_filters, min_size=1, max_size=3, unique_by=lambda f: f.type), atoms)
+def test_a_search_is_the_same_search_whatever_its_labels_say(filters, other_label):
+    from dataclasses import replace
+
+    relabelled = [
+        replace(f, values=tuple(replace(v, text=other_label) for v in f.values)) for f in filters
+    ]
+    unlabelled = [
+        replace(f, values=tuple(replace(v, text=None) for v in f.values)) for f in filters
+    ]
+    keys = {
+        urls.identity(urls.normalise(urls.build_url(fs)) or "")
+        for fs in (filters, relabelled, unlabelled)
+    }
+    assert len(keys) == 1 and "text%3A" not in keys.pop()
+
+
+def test_searches_with_other_values_have_other_identities():
+    mexico = urls.normalise(SOFTWARE_MEXICO) or ""
+    india = urls.normalise(SOFTWARE_MEXICO.replace("103323778", "102713980")) or ""
+    excluded = urls.normalise(SOFTWARE_MEXICO.replace("INCLUDED)))))", "EXCLUDED)))))")) or ""
+    assert len({urls.identity(u) for u in (mexico, india, excluded)}) == 3

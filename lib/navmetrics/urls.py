@@ -932,6 +932,21 @@ def validate_many(texts: Iterable[str]) -> Iterator[Verdict]:
             yield validate(text)
 
 
+# A value's label in a canonical URL: escaped characters only, up to the selection or the ")".
+_LABEL_IN_URL = re.compile(
+    r"%2Ctext%3A(?:[A-Za-z0-9_.~-]|%25[0-9A-F]{2}|%27)*(?=%2CselectionType|\))"
+)
+
+
+def identity(url: str) -> str:
+    """What makes a canonical URL the search it is: the URL without its values' labels.
+
+    A value's `text` "is only the label the URL was made with" (URLS.md): copies made in another
+    interface language, or before LinkedIn renamed a label, are the same search.
+    """
+    return _LABEL_IN_URL.sub("", url) if "%2Ctext%3A" in url else url
+
+
 def normalise(text: str) -> str | None:
     """The canonical URL of a search, or None when it is not a usable company search."""
     return validate(text).url
