@@ -234,3 +234,50 @@ def test_a_search_for_scheduled_runs_cut_short_is_done_again_next_time(make_stac
     assert "looking for scheduled runs: 503" in cut_short.summary()
     assert cut_short.runs_found == 0
     assert again.runs_found == len(stack.sim.schedules[schedule_uid].run_uids)
+
+
+def test_a_lost_submission_edges_lists_late_is_found_at_the_next_sync(make_stack):
+    """The answer to a submission was lost and Edges did not list the run yet: a later pass finds
+    it, so the run is followed and its results counted, and nobody is told to send it again."""
+    stack = make_stack(
+        SimulatorConfig(pace=0.001, faults=Faults(error_after_create=1)), receiver=False
+    )
+    db = store.open_db(stack.db_path)
+    ids = store.save_searches(db, URLS[:2]).ids
+    plan = runs.plan_for(load_settings(), ids, name="late listing")
+    with EdgesClient(stack.simulator_url, "k", retries=2, backoff=0.05) as client:
+        listing = client.list_runs
+        client.list_runs = lambda **_: []  # type: ignore[method-assign]
+        result = runs.submit(db, client, plan)
+        client.list_runs = listing  # type: ignore[method-assign]
+        assert result.run_uids == [] and len(result.unknown) == 1
+        (real,) = stack.sim.runs
+        wait_for(lambda: stack.sim.runs[real].status == "SUCCEEDED")
+        report = sync.sync(db, client)
+    assert "1 lost submission(s) found" in report.summary()
+    assert [r[0] for r in db.execute("SELECT run_uid FROM runs").fetchall()] == [real]
+    assert observations_and_errors(db) == (2, 0)
+    inputs = db.execute("SELECT run_uid, COUNT(*) FROM run_inputs GROUP BY run_uid").fetchall()
+    assert inputs == [(real, 2)]
+
+
+def test_a_lost_submission_whose_callbacks_came_first_becomes_one_run(make_stack):
+    from navmetrics import services
+
+    stack = make_stack(SimulatorConfig(pace=0.001, faults=Faults(error_after_create=1)))
+    db = store.open_db(stack.db_path)
+    ids = store.save_searches(db, URLS[:2]).ids
+    plan = runs.plan_for(load_settings(), ids, name="late listing")
+    with EdgesClient(stack.simulator_url, "k", retries=2, backoff=0.05) as client:
+        listing = client.list_runs
+        client.list_runs = lambda **_: []  # type: ignore[method-assign]
+        runs.submit(db, client, plan)
+        client.list_runs = listing  # type: ignore[method-assign]
+        (real,) = stack.sim.runs
+        wait_for(lambda: observations_and_errors(db) == (2, 0), message="2 results by callback")
+    # With callbacks, the dashboard's background pass looks only for lost submissions.
+    assert services.sync_once().startswith("1 lost submission(s) found, 0 run(s) checked")
+    assert services.sync_once() == "nothing to sync"
+    table = store.runs_frame(db)
+    assert list(table["run_uid"]) == [real]
+    assert table["name"].iloc[0].startswith("late listing") and table["inputs_count"].iloc[0] == 2

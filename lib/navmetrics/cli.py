@@ -136,7 +136,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
         print(uid)
     for name in result.unknown:
         print(
-            f"navmetrics: '{name}' may not have been created; check `navmetrics sync`",
+            f"navmetrics: '{name}': the answer was lost and Edges does not list the run yet; "
+            "`navmetrics sync` looks for it again (send again only if it never appears)",
             file=sys.stderr,
         )
     return 0 if not result.unknown else 1

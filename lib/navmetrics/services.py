@@ -48,31 +48,44 @@ class Services:
 
 
 def sync_once() -> str:
-    """One reconciliation pass with the settings in force now (they may have changed)."""
+    """One reconciliation pass with the settings in force now (they may have changed).
+
+    In poll mode, everything; with callbacks, only the search for submissions whose answer was
+    lost (their callbacks say nothing of the name they were sent with).
+    """
     settings = load_settings()
     db = store.open_db(settings.db_path, durable=False)
     try:
-        if not sync.runs_needing_sync(db) and not sync.active_schedules(db):
+        polling = settings.mode == "poll"
+        if not (
+            sync.lost_submissions(db)
+            or polling
+            and (sync.runs_needing_sync(db) or sync.active_schedules(db))
+        ):
             return "nothing to sync"
         with EdgesClient(settings.effective_base_url, settings.effective_api_key) as client:
-            report = sync.sync(db, client)
+            if polling:
+                report = sync.sync(db, client)
+            else:
+                report = sync.SyncReport()
+                sync.find_lost_submissions(db, client, report)
         return "nothing to sync" if report.empty else report.summary()
     finally:
         db.conn.close()
 
 
 async def poll_forever(every: float = POLL_SECONDS) -> None:
-    """Poll mode: with no public URL, results come home only by pulling them."""
+    """Poll mode: with no public URL, results come home only by pulling them. In every mode, a
+    submission whose answer was lost is looked for until Edges lists it."""
     while True:
         await asyncio.sleep(every)
-        if load_settings().mode != "poll":
-            continue
         try:
             summary = await asyncio.to_thread(sync_once)
         except Exception as exc:  # a network fault must not stop polling
             summary = f"sync failed: {exc}"
         if summary != "nothing to sync":
-            print(f"NavMetrics: poll mode: {summary}", file=sys.stderr, flush=True)
+            mode = load_settings().mode
+            print(f"NavMetrics: {mode} mode: {summary}", file=sys.stderr, flush=True)
 
 
 async def start_services() -> Services:

@@ -477,6 +477,29 @@ def record_run(
         )
 
 
+def adopt_run(db: sqlite_utils.Database, placeholder: str, run_uid: str, status: str) -> None:
+    """A run found at Edges takes the place of the placeholder recorded when its submission's
+    answer was lost: its searches, name and count; a row its callbacks made already is kept."""
+    with db.conn:
+        exists = db.conn.execute("SELECT 1 FROM runs WHERE run_uid = ?", [run_uid]).fetchone()
+        if exists:
+            db.conn.execute(
+                "UPDATE runs SET (name, callback_on, inputs_count, origin) = (SELECT name, "
+                "callback_on, inputs_count, origin FROM runs WHERE run_uid = ?) WHERE run_uid = ?",
+                [placeholder, run_uid],
+            )
+            db.conn.execute("DELETE FROM runs WHERE run_uid = ?", [placeholder])
+        else:
+            db.conn.execute(
+                "UPDATE runs SET run_uid = ?, status = ? WHERE run_uid = ?",
+                [run_uid, status if status != "UNKNOWN" else "QUEUED", placeholder],
+            )
+        db.conn.execute(
+            "UPDATE OR IGNORE run_inputs SET run_uid = ? WHERE run_uid = ?", [run_uid, placeholder]
+        )
+        db.conn.execute("DELETE FROM run_inputs WHERE run_uid = ?", [placeholder])
+
+
 def runs_frame(db: sqlite_utils.Database) -> pd.DataFrame:
     """Runs with how many results and errors have come home, newest first."""
     return pd.read_sql_query(

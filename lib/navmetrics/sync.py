@@ -30,15 +30,18 @@ class SyncReport:
     errors_pulled: int = 0
     callbacks_replayed: int = 0
     runs_found: int = 0
+    submissions_found: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         """Nothing found, checked or wrong: a pass not worth a line in the log."""
-        return not (self.runs_found or self.runs_checked or self.problems)
+        return not (self.runs_found or self.submissions_found or self.runs_checked or self.problems)
 
     def summary(self) -> str:
         found = f"{self.runs_found} scheduled run(s) found, " if self.runs_found else ""
+        if self.submissions_found:
+            found += f"{self.submissions_found} lost submission(s) found, "
         text = found + (
             f"{self.runs_checked} run(s) checked, {self.results_pulled} result(s) and "
             f"{self.errors_pulled} error(s) pulled, {self.callbacks_replayed} callback(s) replayed"
@@ -116,6 +119,31 @@ def find_schedule_runs(db: sqlite_utils.Database, client: EdgesClient, report: S
         )
     store.set_meta(db, SEEN_UNTIL, newest.isoformat())
     report.runs_found += len(found)
+
+
+def lost_submissions(db: sqlite_utils.Database) -> list[tuple[str, str]]:
+    """Submissions whose answer was lost and whose run Edges did not list then: placeholder, name."""
+    rows = db.execute(
+        "SELECT run_uid, name FROM runs WHERE run_uid LIKE 'unknown:%' ORDER BY created_at"
+    ).fetchall()
+    return [(str(uid), str(name)) for uid, name in rows]
+
+
+def find_lost_submissions(
+    db: sqlite_utils.Database, client: EdgesClient, report: SyncReport
+) -> None:
+    """Look again, by the name each run was sent with (unique: it holds the submission key), for
+    runs Edges listed late; a run found takes the place of its placeholder."""
+    lost = lost_submissions(db)
+    if not lost:
+        return
+    listed = {str(run.get("name")): run for run in client.list_runs()}
+    for placeholder, name in lost:
+        run = listed.get(name) or {}
+        uid = str(run.get("uid") or run.get("run_uid") or "")
+        if uid:
+            store.adopt_run(db, placeholder, uid, str(run.get("status") or "QUEUED").upper())
+            report.submissions_found += 1
 
 
 def _when(stamp: Any) -> datetime | None:
@@ -198,10 +226,14 @@ def sync(
 ) -> SyncReport:
     report = SyncReport()
     if run_uids is None:
-        try:
-            find_schedule_runs(db, client, report)
-        except EdgesError as exc:
-            report.problems.append(f"looking for scheduled runs: {exc}")
+        for look, what in (
+            (find_lost_submissions, "lost submissions"),
+            (find_schedule_runs, "scheduled runs"),
+        ):
+            try:
+                look(db, client, report)
+            except EdgesError as exc:
+                report.problems.append(f"looking for {what}: {exc}")
     for run_uid in run_uids or runs_needing_sync(db):
         try:
             sync_run(db, client, run_uid, report)

@@ -83,7 +83,9 @@ def submit_panel(db: sqlite_utils.Database, settings: Settings) -> None:
             st.success(f"Run {uid} submitted.")
         for lost in result.unknown:
             st.warning(
-                f"'{lost}': the answer was lost and no such run exists at Edges; send again."
+                f"'{lost}': the answer was lost and Edges does not list the run (yet). NavMetrics "
+                "looks for it again in the background; if it is still marked UNKNOWN in an hour, "
+                "send it again."
             )
     except Exception as exc:  # every failure is shown with what to do, never as a traceback
         error_box(exc)
