@@ -219,21 +219,79 @@ def test_searches_page_offers_the_invalid_lines_for_download(env):
     assert labels == ["Download the invalid lines with their reasons (CSV)"]
 
 
+def widget(elements, label):
+    return next(e for e in elements if e.label == label)
+
+
 def test_searches_page_bulk_tags_and_archives(env):
     db = store.open_db(env)
     ids = store.save_searches(db, [SOFTWARE_MEXICO, OTHER]).ids
     at = page("searches").run()
     assert not at.exception
-    at.multiselect[0].select(at.multiselect[0].options[0]).run()
-    at.text_input[1].input("latam").run()
-    next(b for b in at.button if b.label == "Add tag").click().run()
+    picker = widget(at.multiselect, "Searches")
+    picker.select(picker.options[0]).run()
+    widget(at.text_input, "Tag to add").input("latam").run()
+    widget(at.button, "Add tag").click().run()
     assert not at.exception
     assert store.searches_frame(db).set_index("id").loc[ids[0], "tags"] == "latam"
-    at.multiselect[0].select(at.multiselect[0].options[1]).run()
-    next(b for b in at.button if b.label == "Archive").click().run()
+    picker = widget(at.multiselect, "Searches")
+    picker.select(picker.options[1]).run()
+    widget(at.button, "Archive").click().run()
     assert not at.exception
     assert len(store.searches_frame(db)) == 0
     assert len(store.searches_frame(db, include_archived=True)) == 2
+
+
+def test_a_large_library_is_found_and_paged_not_sent_whole(env):
+    from navmetrics import urls
+
+    def segment(n: int) -> str:
+        region = urls.FilterValue(str(100_000_000 + n), f"Region {n}")
+        return urls.build_url([urls.Filter("REGION", (region,))])
+
+    db = store.open_db(env)
+    store.save_searches(db, [segment(n) for n in range(1200)])
+    at = page("searches").run()
+    assert not at.exception
+    assert at.subheader[0].value == "Library (1,200)"
+    assert len(at.dataframe[0].value) == 500
+    assert "Showing 1–500 of 1,200" in at.caption[0].value
+    widget(at.number_input, "Page").set_value(3).run()
+    assert list(at.dataframe[0].value["label"])[:2] == ["Region 1000", "Region 1001"]
+    widget(at.text_input, "Find in the library").input("region 11").run()
+    # every word: 11, 110-119, 211 ... 911, 1011, 1100-1199
+    assert at.subheader[0].value == "Library (120)"
+    widget(at.checkbox, "All 120 searches found").check().run()
+    widget(at.text_input, "Tag to add").input("eleven").run()
+    widget(at.button, "Add tag").click().run()
+    assert not at.exception
+    tagged = store.searches_frame(db).query("tags == 'eleven'")
+    assert len(tagged) == 120 and all("11" in label for label in tagged["label"])
+
+
+def test_runs_page_picks_among_many_searches_by_finding_them_first(env):
+    from navmetrics import urls
+
+    db = store.open_db(env)
+    regions = [urls.FilterValue(str(100_000_000 + n), f"Region {n}") for n in range(1200)]
+    store.save_searches(db, [urls.build_url([urls.Filter("REGION", (r,))]) for r in regions])
+    at = page("runs").run()
+    assert not at.exception
+    picker = widget(at.multiselect, "Saved searches")
+    assert len(picker.options) == 1000
+    assert any("1,200 searches match" in c.value for c in at.caption)
+    widget(at.text_input, "Find among 1,200 searches").input("region 42").run()
+    picker = widget(at.multiselect, "Saved searches")
+    assert "Region 42  ·  #43" in picker.options and all("42" in o for o in picker.options)
+    picker.select("Region 42  ·  #43").run()
+    widget(at.text_input, "Find among 1,200 searches").input("region 1199").run()
+    picker = widget(at.multiselect, "Saved searches")
+    picker.select("Region 1199  ·  #1200").run()
+    assert widget(at.multiselect, "Saved searches").value == [
+        "Region 42  ·  #43",
+        "Region 1199  ·  #1200",
+    ]
+    assert "**Preview:** 2 searches in 1 run(s)" in at.info[0].value
 
 
 def test_searches_page_without_input_says_what_to_do(env):

@@ -391,13 +391,12 @@ def update_searches(db: sqlite_utils.Database, changes: dict[int, dict[str, Any]
 
 def tag_searches(db: sqlite_utils.Database, ids: Sequence[int], tag: str) -> None:
     """Add one tag to many saved searches at once."""
+    current = _rows_in(db, "SELECT id, tags FROM searches WHERE id IN ({marks})", list(ids))
     with db.conn:
-        for sid, current in db.conn.execute(
-            f"SELECT id, tags FROM searches WHERE id IN ({','.join('?' for _ in ids)})", list(ids)
-        ).fetchall():
-            db.conn.execute(
-                "UPDATE searches SET tags = ? WHERE id = ?", [_merge_tags(current, tag), sid]
-            )
+        db.conn.executemany(
+            "UPDATE searches SET tags = ? WHERE id = ?",
+            [(_merge_tags(tags, tag), sid) for sid, tags in current],
+        )
 
 
 def find_search_id(db: sqlite_utils.Database, url: str) -> int | None:
@@ -417,6 +416,56 @@ def searches_frame(db: sqlite_utils.Database, *, include_archived: bool = False)
         "ORDER BY id",
         db.conn,
     )
+
+
+def _found_where(find: str, include_archived: bool) -> tuple[str, list[Any]]:
+    """The WHERE of a library search: every word in the label, tags or notes (case aside)."""
+    clauses = [] if include_archived else ["archived = 0"]
+    params: list[Any] = []
+    for word in find.split():
+        clauses.append("(label || ' ' || tags || ' ' || notes) LIKE ? ESCAPE '\\'")
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params.append(f"%{escaped}%")
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def count_found(
+    db: sqlite_utils.Database, *, find: str = "", include_archived: bool = False
+) -> int:
+    """How many saved searches a library search finds."""
+    where, params = _found_where(find, include_archived)
+    return int(db.conn.execute(f"SELECT COUNT(*) FROM searches {where}", params).fetchone()[0])
+
+
+def library_page(
+    db: sqlite_utils.Database,
+    *,
+    find: str = "",
+    include_archived: bool = False,
+    offset: int = 0,
+    limit: int = 500,
+) -> pd.DataFrame:
+    """One page of what a library search finds, as the Searches page shows it.
+
+    100,000 saved searches are 50 MB of URLs: a page is what a browser can take on each rerun.
+    """
+    where, params = _found_where(find, include_archived)
+    return pd.read_sql_query(
+        f"SELECT id, label, url, tags, notes, created_at, archived, origin FROM searches {where} "
+        "ORDER BY id LIMIT ? OFFSET ?",
+        db.conn,
+        params=[*params, limit, offset],
+    )
+
+
+def ids_found(
+    db: sqlite_utils.Database, *, find: str = "", include_archived: bool = False
+) -> list[int]:
+    """Every search a library search finds (for bulk tagging or archiving all of them)."""
+    where, params = _found_where(find, include_archived)
+    return [
+        int(r[0]) for r in db.conn.execute(f"SELECT id FROM searches {where} ORDER BY id", params)
+    ]
 
 
 def filters_described(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, str]:

@@ -12,6 +12,7 @@ from navmetrics.config import Settings
 from navmetrics.ui import context
 from navmetrics.ui.downloads import table_buttons
 from navmetrics.ui.errors import error_box
+from navmetrics.ui.search_picker import pick_one_search
 
 DIMENSION_NAMES = {
     "headcount": "Company headcount (8 bands)",
@@ -59,10 +60,9 @@ def new_map(db: sqlite_utils.Database, settings: Settings) -> None:
     if library.empty:
         st.info("Save a search first (Searches page): a map breaks a saved search down.")
         return
-    labels = dict(
-        zip(library["label"] + "  ·  #" + library["id"].astype(str), library["id"], strict=True)
-    )
-    base_id = int(labels[st.selectbox("Base search", list(labels))])
+    base_id = pick_one_search(library, "Base search", key="map-base")
+    if base_id is None:
+        return
     base_url = str(library.set_index("id").loc[base_id, "url"])
     left, right = st.columns(2)
     with left:

@@ -9,6 +9,7 @@ from navmetrics import runs, store, sync
 from navmetrics.config import Settings
 from navmetrics.ui import context
 from navmetrics.ui.errors import error_box
+from navmetrics.ui.search_picker import pick_searches
 
 
 def submit_panel(db: sqlite_utils.Database, settings: Settings) -> None:
@@ -20,10 +21,7 @@ def submit_panel(db: sqlite_utils.Database, settings: Settings) -> None:
         "Measure", ["searches I pick", "every search with a tag", "all searches"], horizontal=True
     )
     if by == "searches I pick":
-        choices = dict(
-            zip(library["label"] + "  ·  #" + library["id"].astype(str), library["id"], strict=True)
-        )
-        ids = [int(choices[p]) for p in st.multiselect("Saved searches", list(choices))]
+        ids = pick_searches(library, "Saved searches", key="run-picked")
     elif by == "every search with a tag":
         tag = st.selectbox("Tag", store.all_tags(library["tags"]) or ["(no tags yet)"])
         ids = [
