@@ -200,8 +200,8 @@ class ImportReport:
 
     def summary(self) -> str:
         return (
-            f"{self.new} new, {self.already_saved} already saved, "
-            f"{self.duplicates_in_input} duplicates in this input, {self.invalid} invalid"
+            f"{self.new:,} new, {self.already_saved:,} already saved, "
+            f"{self.duplicates_in_input:,} duplicates in this input, {self.invalid:,} invalid"
         )
 
 

@@ -52,9 +52,7 @@ def import_box(db: sqlite_utils.Database) -> None:
 
         report = store.save_searches(db, source.rows, tags=tags.strip(), on_progress=progress)
         bar.empty()
-        (st.success if report.new else st.info)(
-            f"{source.source.capitalize()}: {report.summary()}."
-        )
+        (st.success if report.new else st.info)(f"From {source.source}: {report.summary()}.")
         if report.invalid_lines:
             invalid = pd.DataFrame(report.invalid_lines)
             st.warning(f"{len(invalid)} line(s) not saved, each with its reason:")
