@@ -13,9 +13,9 @@ db = context.database(settings)
 figures = store.counts(db)
 
 left, middle, right = st.columns(3)
-left.metric("Saved searches", figures["searches"])
-middle.metric("Runs active", figures["runs_active"])
-right.metric("Measurements", figures["observations"])
+left.metric("Saved searches", f"{figures['searches']:,}")
+middle.metric("Runs active", f"{figures['runs_active']:,}")
+right.metric("Measurements", f"{figures['observations']:,}")
 st.write(f"**Mode:** {settings.mode}")
 st.write(f"**Last callback received:** {figures['last_callback'] or 'none yet'}")
 
