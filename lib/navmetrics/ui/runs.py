@@ -103,8 +103,8 @@ def progress_panel(db: sqlite_utils.Database) -> None:
             done, inputs = int(run["results"]) + int(run["errors"]), int(run["inputs_count"])
             st.progress(
                 min(done / max(inputs, 1), 1.0),
-                text=f"{run['name']}: {run['results']} results, {run['errors']} errors of "
-                f"{inputs} · {run['status']}",
+                text=f"{run['name']}: {int(run['results']):,} results, "
+                f"{int(run['errors']):,} errors of {inputs:,} · {run['status']}",
             )
         st.dataframe(table, hide_index=True)
 
