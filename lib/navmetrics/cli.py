@@ -83,14 +83,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for warning in found.warnings if found else []:
         print(f"navmetrics: {warning}", file=sys.stderr)
     counts = {"ok": 0, "warning": 0, "invalid": 0}
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for 100,000 lines
+    out = sys.stdout
     for row, verdict in zip(rows, urls.validate_many(r.text for r in rows), strict=True):
         counts[verdict.status] += 1
         if args.json:
-            print(json.dumps(verdict.as_json(row.line), ensure_ascii=False))
+            out.write(encode(verdict.as_json(row.line)) + "\n")
         else:
-            print(f"{row.line}\t{verdict.status}\t{verdict.label or ''}\t{verdict.message}")
+            out.write(f"{row.line}\t{verdict.status}\t{verdict.label or ''}\t{verdict.message}\n")
     print(
-        f"navmetrics: {counts['ok']} ok, {counts['warning']} warning, {counts['invalid']} invalid",
+        f"navmetrics: {counts['ok']:,} ok, {counts['warning']:,} warning, "
+        f"{counts['invalid']:,} invalid",
         file=sys.stderr,
     )
     return 0

@@ -409,6 +409,13 @@ class Filter:
         return self.description
 
     @functools.cached_property
+    def as_json(self) -> dict[str, Any]:
+        """The filter as `navmetrics validate --json` prints it (worked out once per filter, and
+        shared: read it, do not change it)."""
+        fields = {k: v for k, v in asdict(self).items() if v not in (None, ())}
+        return fields | {"description": self.describe()}
+
+    @functools.cached_property
     def description(self) -> str:
         if self.raw is not None:
             return f"{self.name}: {self.raw}"
@@ -525,11 +532,7 @@ class Verdict:
             "url": self.url,
             "message": self.message,
             "label": self.label,
-            "filters": [
-                {k: v for k, v in asdict(f).items() if v not in (None, ())}
-                | {"description": f.describe()}
-                for f in self.filters
-            ],
+            "filters": [f.as_json for f in self.filters],
         }
 
 
