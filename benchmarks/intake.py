@@ -7,7 +7,8 @@ pandas 3 reads the file into Arrow strings without a Python object per cell, so 
 about a tenth of its import; the first ratio is the honest one. For scale, the script also reads
 the file with dtype=object, a Python string per cell, as NavMetrics' rows hold them. The
 NavMetrics side reads the file, validates, normalises and decodes every line, and words each
-valid search's label.
+valid search's label. Last, the whole import the Searches page runs (read, check, save into a new
+library) beside reading the file and writing its rows to SQLite bare (read_csv + to_sql).
 
     python benchmarks/intake.py [--rows 100000]
 """
@@ -29,7 +30,10 @@ import json, resource, sys, time
 which, path = sys.argv[1], sys.argv[2]
 started = time.perf_counter()
 if which.startswith("pandas"):
+    import sqlite3
     import pandas
+elif which == "navmetrics-save":
+    from navmetrics import intake, store
 else:
     from navmetrics import intake, urls
 imported = time.perf_counter()
@@ -39,6 +43,13 @@ if which == "pandas":
 elif which == "pandas-objects":
     frame = pandas.read_csv(path, dtype=object)
     rows = len(frame)
+elif which == "pandas-sql":  # the bare equivalent of an import: read the file, write its rows
+    frame = pandas.read_csv(path)
+    with sqlite3.connect(path + ".bare.db") as conn:
+        rows = frame.to_sql("searches", conn, index=False)
+elif which == "navmetrics-save":  # what the Searches page does with an uploaded list
+    db = store.open_db(path + ".navmetrics.db", durable=False)
+    rows = store.save_searches(db, intake.read_path(path).rows).new
 else:
     found = intake.read_path(path)
     verdicts = list(urls.validate_many(row.text for row in found.rows))
@@ -112,6 +123,8 @@ def main() -> int:
         base = measure("pandas", path)
         objects = measure("pandas-objects", path)
         ours = measure("navmetrics", path)
+        bare_save = measure("pandas-sql", path)
+        save = measure("navmetrics-save", path)
     distinct = (
         "every row its own region" if not args.regions else f"regions from {args.regions:,} ids"
     )
@@ -132,6 +145,12 @@ def main() -> int:
     print(f"ratio, both imported         {warm:7.2f}  (goal <= 3, <= 500 MB)")
     print(f"ratio, imports included      {cold:7.2f}")
     print(f"ratio to dtype=object        {ours['seconds'] / objects['seconds']:7.2f}")
+    print("\nimport into the library (read, check, save in SQLite)")
+    for name, got in (("read_csv + to_sql", bare_save), ("navmetrics save_searches", save)):
+        print(
+            f"{name:28} {got['seconds']:7.2f}s {got['peak_mb']:6.0f}MB  ({got['rows']:,.0f} rows)"
+        )
+    print(f"ratio                        {save['seconds'] / bare_save['seconds']:7.2f}")
     return 0
 
 
