@@ -148,7 +148,12 @@ class StoreError(Exception):
 
 
 def now_utc() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_stamp(datetime.now(UTC))
+
+
+def utc_stamp(when: datetime) -> str:
+    """How times are written here (and by Edges): '2026-12-03T09:00:00.000Z'."""
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def open_db(path: Path | str, *, durable: bool = True) -> sqlite_utils.Database:

@@ -117,7 +117,7 @@ def find_schedule_runs(db: sqlite_utils.Database, client: EdgesClient, report: S
             origin="schedule",
             scheduled_run_uid=str(run["scheduled_run_uid"]),
         )
-    store.set_meta(db, SEEN_UNTIL, newest.isoformat())
+    store.set_meta(db, SEEN_UNTIL, store.utc_stamp(newest))
     report.runs_found += len(found)
 
 
