@@ -35,6 +35,21 @@ def observations_and_errors(db: Any) -> tuple[int, int]:
     return obs, errs
 
 
+def submit_with_a_lost_answer(make_stack, name: str, *, listed_late: bool, receiver: bool = True):
+    """Two searches sent to a simulator that answers 500 after creating the run; with
+    `listed_late`, Edges does not list the run yet when the client looks it up."""
+    stack = make_stack(
+        SimulatorConfig(pace=0.001, faults=Faults(error_after_create=1)), receiver=receiver
+    )
+    db = store.open_db(stack.db_path)
+    plan = runs.plan_for(load_settings(), store.save_searches(db, URLS[:2]).ids, name=name)
+    with EdgesClient(stack.simulator_url, "k", retries=2, backoff=0.05) as client:
+        if listed_late:
+            client.list_runs = lambda **_: []  # type: ignore[method-assign]
+        result = runs.submit(db, client, plan)
+    return stack, db, result
+
+
 def test_every_body_sent_validates_against_the_vendor_schema(make_stack):
     stack = make_stack()
     db = store.open_db(stack.db_path)
@@ -54,12 +69,7 @@ def test_every_body_sent_validates_against_the_vendor_schema(make_stack):
 
 
 def test_a_500_after_the_run_was_created_does_not_make_a_second_run(make_stack):
-    stack = make_stack(SimulatorConfig(pace=0.001, faults=Faults(error_after_create=1)))
-    db = store.open_db(stack.db_path)
-    ids = store.save_searches(db, URLS[:2]).ids
-    plan = runs.plan_for(load_settings(), ids, name="lost answer")
-    with EdgesClient(stack.simulator_url, "k", retries=2, backoff=0.05) as client:
-        result = runs.submit(db, client, plan)
+    stack, db, result = submit_with_a_lost_answer(make_stack, "lost answer", listed_late=False)
     assert len(stack.sim.runs) == 1
     assert result.run_uids == list(stack.sim.runs)
     wait_for(lambda: observations_and_errors(db) == (2, 0), message="2 results")
@@ -239,20 +249,13 @@ def test_a_search_for_scheduled_runs_cut_short_is_done_again_next_time(make_stac
 def test_a_lost_submission_edges_lists_late_is_found_at_the_next_sync(make_stack):
     """The answer to a submission was lost and Edges did not list the run yet: a later pass finds
     it, so the run is followed and its results counted, and nobody is told to send it again."""
-    stack = make_stack(
-        SimulatorConfig(pace=0.001, faults=Faults(error_after_create=1)), receiver=False
+    stack, db, result = submit_with_a_lost_answer(
+        make_stack, "late listing", listed_late=True, receiver=False
     )
-    db = store.open_db(stack.db_path)
-    ids = store.save_searches(db, URLS[:2]).ids
-    plan = runs.plan_for(load_settings(), ids, name="late listing")
+    assert result.run_uids == [] and len(result.unknown) == 1
+    (real,) = stack.sim.runs
+    wait_for(lambda: stack.sim.runs[real].status == "SUCCEEDED")
     with EdgesClient(stack.simulator_url, "k", retries=2, backoff=0.05) as client:
-        listing = client.list_runs
-        client.list_runs = lambda **_: []  # type: ignore[method-assign]
-        result = runs.submit(db, client, plan)
-        client.list_runs = listing  # type: ignore[method-assign]
-        assert result.run_uids == [] and len(result.unknown) == 1
-        (real,) = stack.sim.runs
-        wait_for(lambda: stack.sim.runs[real].status == "SUCCEEDED")
         report = sync.sync(db, client)
     assert "1 lost submission(s) found" in report.summary()
     assert [r[0] for r in db.execute("SELECT run_uid FROM runs").fetchall()] == [real]
@@ -264,17 +267,9 @@ def test_a_lost_submission_edges_lists_late_is_found_at_the_next_sync(make_stack
 def test_a_lost_submission_whose_callbacks_came_first_becomes_one_run(make_stack):
     from navmetrics import services
 
-    stack = make_stack(SimulatorConfig(pace=0.001, faults=Faults(error_after_create=1)))
-    db = store.open_db(stack.db_path)
-    ids = store.save_searches(db, URLS[:2]).ids
-    plan = runs.plan_for(load_settings(), ids, name="late listing")
-    with EdgesClient(stack.simulator_url, "k", retries=2, backoff=0.05) as client:
-        listing = client.list_runs
-        client.list_runs = lambda **_: []  # type: ignore[method-assign]
-        runs.submit(db, client, plan)
-        client.list_runs = listing  # type: ignore[method-assign]
-        (real,) = stack.sim.runs
-        wait_for(lambda: observations_and_errors(db) == (2, 0), message="2 results by callback")
+    stack, db, _ = submit_with_a_lost_answer(make_stack, "late listing", listed_late=True)
+    (real,) = stack.sim.runs
+    wait_for(lambda: observations_and_errors(db) == (2, 0), message="2 results by callback")
     # With callbacks, the dashboard's background pass looks only for lost submissions.
     assert services.sync_once().startswith("1 lost submission(s) found, 0 run(s) checked")
     assert services.sync_once() == "nothing to sync"
