@@ -240,6 +240,14 @@ def test_urls_in_a_chat_message_are_taken_out_with_their_words_as_labels(db):
     assert (report.new, report.duplicates_in_input, report.invalid) == (2, 1, 1)
 
 
+def test_a_url_in_parentheses_or_before_a_full_stop_keeps_only_its_own_characters():
+    ends_in_brackets = UK.split("&")[0]  # "…)))))", as a URL without its session id ends
+    found = intake.read_text(
+        f"Mexico (see {SOFTWARE_MEXICO}). And the UK (copied: {ends_in_brackets})."
+    )
+    assert [row.text for row in found.rows] == [SOFTWARE_MEXICO, ends_in_brackets]
+
+
 def test_a_file_split_by_a_delimiter_nobody_guessed_keeps_its_urls():
     raw = f"label url\nMexico {SOFTWARE_MEXICO}\nUK {UK}\n".encode()
     found = intake.read_bytes(raw, "spaces.txt")

@@ -264,11 +264,20 @@ def _take_urls_out(intake: Intake) -> Intake:
 def _urls_among_words(text: str) -> tuple[list[str], str] | None:
     if not text or text[0] in "=+@" or urls.validate(text).status != "invalid":
         return None  # empty, a formula (told apart later), or fine as it is
-    addresses = [m.rstrip(".,;:!?") for m in EMBEDDED_URL.findall(text)]
+    addresses = [_trimmed(m) for m in EMBEDDED_URL.findall(text)]
     if not addresses:
         return None
     words = EMBEDDED_URL.sub(" ", text)
     return addresses, " ".join(words.split()).strip(" |;,:-–—<>=→")
+
+
+def _trimmed(address: str) -> str:
+    """A URL as written in a sentence, without the sentence's punctuation: a full stop after it,
+    or the ")" of "(see https://…)", which leaves more ")" than "(" in the URL."""
+    address = address.rstrip(".,;:!?")
+    while address.endswith(")") and address.count(")") > address.count("("):
+        address = address[:-1].rstrip(".,;:!?")
+    return address
 
 
 def _finished(intake: Intake) -> Intake:
