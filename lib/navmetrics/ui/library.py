@@ -46,10 +46,11 @@ def library_editor(db: sqlite_utils.Database) -> None:
         first = (page - 1) * PAGE_ROWS + 1
         st.caption(f"Showing {first:,}–{first + len(frame) - 1:,} of {total:,}; find narrows it.")
     frame["archived"] = frame["archived"].astype(bool)
+    editor = f"library-{page}-{find}-{show_archived}"  # edits belong to the rows they were made on
     st.data_editor(
         frame,
         hide_index=True,
-        key=f"library-{page}-{find}-{show_archived}",
+        key=editor,
         disabled=["id", "url", "created_at", "origin"],
         column_config={
             "url": st.column_config.LinkColumn("Open in Sales Navigator", display_text="open"),
@@ -57,7 +58,7 @@ def library_editor(db: sqlite_utils.Database) -> None:
             "archived": st.column_config.CheckboxColumn("Archived"),
         },
     )
-    changes = st.session_state[f"library-{page}-{find}-{show_archived}"].get("edited_rows", {})
+    changes = st.session_state[editor].get("edited_rows", {})
     if changes and st.button("Save changes to the library", type="primary"):
         by_id = {int(frame.iloc[row]["id"]): fields for row, fields in changes.items()}
         st.success(f"Saved changes to {store.update_searches(db, by_id)} search(es).")
@@ -73,15 +74,19 @@ def bulk(
             f"All {total:,} searches {'found' if find.strip() else 'in the library'}"
             + (" (archived ones included)" if show_archived else "")
         )
-        if every:
-            picked = store.ids_found(db, find=find, include_archived=show_archived)
-        else:
-            picked = pick_searches(frame, "Searches", key="bulk-picked")
+        picked = [] if every else pick_searches(frame, "Searches", key="bulk-picked")
+        chosen = total > 0 if every else bool(picked)
         tag = st.text_input("Tag to add")
         left, right = st.columns(2)
-        if left.button("Add tag", disabled=not (picked and tag.strip())):
-            store.tag_searches(db, picked, tag.strip())
-            st.rerun()
-        if right.button("Archive", disabled=not picked):
-            store.update_searches(db, {i: {"archived": True} for i in picked})
+        add = left.button("Add tag", disabled=not (chosen and tag.strip()))
+        archive = right.button("Archive", disabled=not chosen)
+        if add or archive:
+            # "All found" is read only when a button asks for it, not on every rerun
+            ids = (
+                store.ids_found(db, find=find, include_archived=show_archived) if every else picked
+            )
+            if add:
+                store.tag_searches(db, ids, tag.strip())
+            else:
+                store.update_searches(db, {i: {"archived": True} for i in ids})
             st.rerun()
